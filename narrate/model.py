@@ -1,0 +1,187 @@
+"""The data model: what flows through the pipeline, from book to script to audio.
+
+Every stage takes and returns these frozen values, so each stage can be tested alone:
+
+    read: file -> Book            (chapters, scenes, paragraphs with their source spans)
+    segment: Book -> [Segment]    (narration and dialogue pieces, quotes marked)
+    attribute: [Segment] -> [Segment] with speakers, plus the Characters found
+    cast: Characters -> Cast      (a VoiceProfile for the narrator and each speaker)
+
+Spans (``start``/``end``) are character offsets into ``Book.source``: the input file's text
+decoded as UTF-8 with no newline translation, so ``Book.source[start:end]`` is the
+segment's text exactly as written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+#: The speaker name of narration.
+NARRATOR = "narrator"
+
+NARRATION = "narration"
+DIALOGUE = "dialogue"
+
+FEMALE = "female"
+MALE = "male"
+NEUTRAL = "neutral"
+GENDERS = (FEMALE, MALE, NEUTRAL)
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A block of text between blank lines; ``text`` is ``source[start:end]``."""
+
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Paragraphs between two scene breaks (a chapter has at least one scene)."""
+
+    paragraphs: tuple[Paragraph, ...]
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """A chapter: its number (1-based), title, the heading as written, and its scenes."""
+
+    number: int
+    title: str
+    scenes: tuple[Scene, ...]
+    heading: Paragraph | None = None
+
+    @property
+    def paragraphs(self) -> tuple[Paragraph, ...]:
+        return tuple(p for scene in self.scenes for p in scene.paragraphs)
+
+
+@dataclass(frozen=True)
+class Book:
+    """A story as read from its file: metadata, chapters, and the front matter set aside."""
+
+    title: str
+    author: str
+    chapters: tuple[Chapter, ...]
+    source: str
+    description: str = ""
+    language: str = "en"
+    #: Author's notes, disclaimers and warnings: kept out of the reading unless asked for.
+    notes: tuple[Paragraph, ...] = ()
+    series: str | None = None
+    series_part: str | None = None
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A piece of one paragraph read in one voice: narration, or (part of) a quotation.
+
+    The parts of one quotation (an interrupted quote, or a quote running over several
+    paragraphs) share ``quote``; ``reason`` says which attribution pass chose the speaker.
+    """
+
+    kind: str
+    start: int
+    end: int
+    text: str
+    chapter: int
+    scene: int
+    paragraph: int
+    speaker: str = NARRATOR
+    quote: int | None = None
+    reason: str = ""
+    #: False for front matter (notes, disclaimers) that is listed but not read aloud.
+    spoken: bool = True
+    #: True for a chapter heading read by the narrator.
+    heading: bool = False
+
+    @property
+    def is_dialogue(self) -> bool:
+        return self.kind == DIALOGUE
+
+
+@dataclass(frozen=True)
+class Character:
+    """Someone who speaks: a named person, a description ("the stranger") or a group."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    gender: str | None = None
+    group: bool = False
+    lines: int = 0
+
+
+@dataclass(frozen=True)
+class VoiceProfile:
+    """How one speaker sounds: an engine voice id plus rate (wpm), pitch (0-100), volume (0-1)."""
+
+    voice: str
+    rate: int = 175
+    pitch: int = 50
+    volume: float = 1.0
+
+    @property
+    def id(self) -> str:
+        """A short stable identifier, shown in scripts and used in cache keys."""
+        return f"{self.voice}/r{self.rate}/p{self.pitch}/v{self.volume:g}"
+
+
+@dataclass(frozen=True)
+class Pauses:
+    """Silences in seconds, inserted by the assembler."""
+
+    sentence: float = 0.25
+    speaker: float = 0.4
+    paragraph: float = 0.6
+    scene: float = 1.5
+    chapter: float = 2.5
+
+
+@dataclass(frozen=True)
+class CharacterVoice:
+    """A character entry of the voices file: the profile and the other names they go by."""
+
+    profile: VoiceProfile
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class VoicesConfig:
+    """The voices file: the narrator, named characters, pools for everyone else, pauses."""
+
+    narrator: VoiceProfile
+    characters: Mapping[str, CharacterVoice] = field(default_factory=dict)
+    pools: Mapping[str, tuple[VoiceProfile, ...]] = field(default_factory=dict)
+    pauses: Pauses = field(default_factory=Pauses)
+    source: str = "<default>"
+
+
+@dataclass(frozen=True)
+class Cast:
+    """Who sounds like what: the narrator's profile and one profile per speaker."""
+
+    narrator: VoiceProfile
+    speakers: Mapping[str, VoiceProfile] = field(default_factory=dict)
+
+    def profile_for(self, speaker: str) -> VoiceProfile:
+        if speaker == NARRATOR:
+            return self.narrator
+        return self.speakers.get(speaker, self.narrator)
+
+
+@dataclass(frozen=True)
+class Script:
+    """The attributed, cast book: everything needed to synthesize it."""
+
+    book: Book
+    segments: tuple[Segment, ...]
+    characters: tuple[Character, ...]
+    cast: Cast
+    pauses: Pauses = field(default_factory=Pauses)
+
+    def chapter_segments(self, number: int) -> list[Segment]:
+        return [s for s in self.segments if s.chapter == number and s.spoken]
