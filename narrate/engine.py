@@ -1,0 +1,646 @@
+"""The speech engine: text and a voice profile in, 16-bit mono PCM out.
+
+Everything else in narrate talks to the small ``Engine`` interface below, so other engines
+(SAPI5 directly, NSSpeech, a neural engine) can plug in later. The one implementation today
+drives pyttsx3: espeak-ng on Linux, the platform's default driver elsewhere.
+
+Traps this module works around (pyttsx3 2.99 with its espeak driver):
+
+* pyttsx3 needs ``libespeak-ng.so.1``; when the system has none we load the copy shipped in
+  the ``espeakng-loader`` wheel so a plain ``pip install`` is enough.
+* The espeak driver synthesizes on espeak's own thread. The first ``runAndWait`` of a process
+  returns before that thread is done, so a long first utterance was silently lost. We run
+  one empty ``runAndWait`` at start, which brings the driver into the state where later
+  calls block until the audio is written, wait for pyttsx3's finished signal as well, and
+  speak at most MAX_CHUNK_CHARACTERS at a time, checking that every chunk gave audio.
+* espeak applies rate, pitch and volume on that thread too, and ``runAndWait`` cancels
+  whatever espeak is still doing: settings were dropped at random and utterances lost. We
+  wait until espeak is idle before each ``runAndWait``.
+* An unknown voice (or ``+variant``) makes espeak quietly keep the previous voice, so voice
+  ids are validated here before pyttsx3 sees them.
+* pyttsx3 prints "Audio saved to ..." on stdout for every file; narrate's stdout may be a
+  machine-read stream, so that output is swallowed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import difflib
+import io
+import os
+import platform
+import re
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import unicodedata
+import wave
+import weakref
+from array import array
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Protocol
+
+from narrate.errors import ConfigError, NarrateError
+from narrate.model import FEMALE, MALE, VoiceProfile
+
+#: Longest piece of text handed to the engine at once: long utterances are the risky case.
+MAX_CHUNK_CHARACTERS = 200
+
+#: Valid ranges of the VoiceProfile numbers: words per minute, espeak pitch, volume.
+RATE_RANGE = (80, 450)
+PITCH_RANGE = (0, 100)
+VOLUME_RANGE = (0.0, 1.0)
+
+#: Engine names ``get_engine`` accepts besides "auto" and "pyttsx3" (the default driver).
+DRIVERS = ("espeak", "sapi5", "nsss", "avspeech")
+
+#: How long to wait for the espeak thread to finish one chunk before giving up.
+FINISH_TIMEOUT_SECONDS = 60.0
+
+#: Fade length at chunk edges, so joined chunks do not click.
+EDGE_FADE_SECONDS = 0.003
+
+_VOICES_HINT = "run `narrate voices` to list them"
+
+
+@dataclass(frozen=True)
+class VoiceInfo:
+    """One voice, or one espeak variant (id ``+name``), that an engine offers."""
+
+    id: str
+    name: str
+    language: str
+    gender: str | None
+
+
+class Engine(Protocol):
+    """What narrate needs from a speech engine."""
+
+    name: str
+    version: str
+    sample_rate: int
+
+    def voices(self, language: str | None = None) -> list[VoiceInfo]:
+        """Base voices (optionally only those whose language starts with ``language``)."""
+        ...
+
+    def has_voice(self, voice_id: str) -> bool:
+        """Whether ``voice_id`` is a voice this engine will really use (no silent fallback)."""
+        ...
+
+    def synthesize(self, text: str, profile: VoiceProfile) -> bytes:
+        """16-bit signed little-endian mono PCM at ``sample_rate``; b"" if nothing to say."""
+        ...
+
+
+# ---------------------------------------------------------------------------------------
+# Text helpers
+
+
+def is_speakable(text: str) -> bool:
+    """Whether ``text`` has anything to say: a letter, digit or symbol, not just punctuation."""
+    return any(unicodedata.category(character)[0] in "LNS" for character in text)
+
+
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’»)\]]*\s+")
+# Commas and colons only count before a space, so "1,000" and "10:30" stay whole.
+_CLAUSE_END = re.compile(r"[;:,]+[\"'”’»)\]]*\s+|\s*[—–]+\s*")
+_SPACE = re.compile(r"\s+")
+# A period after these is not the end of a sentence; splitting there would make espeak
+# drop its voice as at a full stop in the middle of a name.
+_TITLES = frozenset({"mr", "mrs", "ms", "dr", "st", "prof", "sr", "jr", "mt", "rev", "capt"})
+
+
+def _pieces(text: str, pattern: re.Pattern[str]) -> list[str]:
+    """Cut ``text`` after every match of ``pattern``; the pieces join back to ``text``."""
+    pieces = []
+    start = 0
+    for match in pattern.finditer(text):
+        if match.end() <= start or match.end() == len(text):
+            continue
+        if pattern is _SENTENCE_END:
+            words = text[start : match.start()].split()
+            if match.group().startswith(".") and words and words[-1].lower() in _TITLES:
+                continue
+        pieces.append(text[start : match.end()])
+        start = match.end()
+    pieces.append(text[start:])
+    return pieces
+
+
+def _pack(pieces: Iterable[str], limit: int) -> list[str]:
+    """Join neighbouring pieces while the result stays within ``limit`` characters."""
+    chunks: list[str] = []
+    for piece in pieces:
+        if chunks and len(chunks[-1].strip()) + len(piece.rstrip()) <= limit:
+            chunks[-1] += piece
+        else:
+            chunks.append(piece)
+    return chunks
+
+
+def _split(text: str, limit: int, level: int) -> list[str]:
+    if len(text.strip()) <= limit:
+        return [text]
+    patterns = (_SENTENCE_END, _CLAUSE_END, _SPACE)
+    if level == len(patterns):
+        return [text[index : index + limit] for index in range(0, len(text), limit)]
+    pieces: list[str] = []
+    for piece in _pieces(text, patterns[level]):
+        pieces.extend(_split(piece, limit, level + 1))
+    return _pack(pieces, limit)
+
+
+def split_text(text: str, limit: int = MAX_CHUNK_CHARACTERS) -> list[str]:
+    """Cut text into chunks of at most ``limit`` characters, stripped and non-empty.
+
+    Cuts fall between sentences where possible, then after ``; : ,`` and dashes, then
+    between words; whole words longer than ``limit`` are cut anywhere.
+    """
+    return [chunk.strip() for chunk in _split(text, limit, 0) if chunk.strip()]
+
+
+def _fade_edges(pcm: bytes, samples: int) -> bytes:
+    """Ramp the first and last ``samples`` samples from and to zero."""
+    audio = array("h", pcm)
+    if sys.byteorder != "little":
+        audio.byteswap()
+    samples = min(samples, len(audio) // 2)
+    for index in range(samples):
+        audio[index] = audio[index] * index // samples
+        audio[-1 - index] = audio[-1 - index] * index // samples
+    if sys.byteorder != "little":
+        audio.byteswap()
+    return audio.tobytes()
+
+
+# ---------------------------------------------------------------------------------------
+# Loading espeak-ng
+
+
+class _NullStream(io.TextIOBase):
+    """A text stream that forgets what is written to it."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+def _espeak_library_from_wheel() -> None:
+    """Load the espeak-ng shipped in the espeakng-loader wheel, where pyttsx3 will find it."""
+    try:
+        import espeakng_loader
+    except ImportError as error:
+        raise NarrateError(
+            "no espeak-ng library found: install espeak-ng (e.g. apt install libespeak-ng1)"
+            " or `pip install espeakng-loader`"
+        ) from error
+    library = Path(espeakng_loader.get_library_path())
+    # pyttsx3 asks for the soname; a library already loaded globally under that soname
+    # satisfies its dlopen, so load the .so.1 file rather than the .so symlink target name.
+    versioned = library.with_name("libespeak-ng.so.1")
+    data = Path(espeakng_loader.get_data_path())
+    if not (data / "phontab").is_file():
+        # espeak-ng calls exit() when its data is missing, taking narrate down with it.
+        raise NarrateError(f"espeak-ng data missing or incomplete: {data}")
+    try:
+        ctypes.CDLL(str(versioned if versioned.exists() else library), ctypes.RTLD_GLOBAL)
+    except OSError as error:
+        raise NarrateError(f"cannot load espeak-ng from {library}: {error}") from error
+    os.environ["ESPEAK_DATA_PATH"] = str(data)
+
+
+def _load_espeak_library() -> None:
+    """On Linux, make sure pyttsx3 can load libespeak-ng (the system's, else the wheel's)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL("libespeak-ng.so.1")
+    except OSError:
+        _espeak_library_from_wheel()
+
+
+def _espeak_info() -> tuple[str, Path | None]:
+    """espeak-ng's version and data folder, asked from the library pyttsx3 loaded."""
+    try:
+        from pyttsx3.drivers import _espeak
+
+        info = ctypes.CFUNCTYPE(ctypes.c_char_p, ctypes.POINTER(ctypes.c_char_p))(
+            ("espeak_Info", _espeak.dll)
+        )
+        data = ctypes.c_char_p()
+        version = info(ctypes.byref(data)) or b"?"
+        return version.decode(), Path(data.value.decode()) if data.value else None
+    except Exception:  # only descriptive: an odd build must not stop narrate
+        fallback = os.environ.get("ESPEAK_DATA_PATH")
+        return "?", Path(fallback) if fallback else None
+
+
+def _espeak_is_playing() -> Callable[[], int] | None:
+    """espeak_IsPlaying of the library pyttsx3 loaded: true while espeak's thread works."""
+    try:
+        from pyttsx3.drivers import _espeak
+
+        return _espeak.IsPlaying
+    except (ImportError, AttributeError):
+        return None
+
+
+def _variant_gender(path: Path) -> str | None:
+    """The gender an espeak variant file declares ("gender female 70"), if any."""
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            words = line.split()
+            if len(words) >= 2 and words[0] == "gender":
+                gender = words[1].lower()
+                return gender if gender in (FEMALE, MALE) else None
+    return None
+
+
+def _variant_name(path: Path) -> str:
+    with contextlib.suppress(OSError):
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            words = line.split(maxsplit=1)
+            if len(words) == 2 and words[0] == "name":
+                return words[1].strip()
+    return path.name
+
+
+def _espeak_variants(data: Path | None) -> dict[str, VoiceInfo]:
+    """The variants in espeak-ng-data/voices/!v, keyed by file name (case matters)."""
+    folder = data / "voices" / "!v" if data else None
+    if folder is None or not folder.is_dir():
+        return {}
+    return {
+        path.name: VoiceInfo(
+            id=f"+{path.name}",
+            name=_variant_name(path),
+            language="",
+            gender=_variant_gender(path),
+        )
+        for path in sorted(folder.iterdir(), key=lambda item: item.name.lower())
+        if path.is_file()
+    }
+
+
+def _check_ranges(profile: VoiceProfile) -> str | None:
+    """What is out of range in ``profile``, or None."""
+    if not RATE_RANGE[0] <= profile.rate <= RATE_RANGE[1]:
+        return f"rate {profile.rate} is outside {RATE_RANGE[0]}-{RATE_RANGE[1]} words per minute"
+    if not PITCH_RANGE[0] <= profile.pitch <= PITCH_RANGE[1]:
+        return f"pitch {profile.pitch} is outside {PITCH_RANGE[0]}-{PITCH_RANGE[1]}"
+    if not VOLUME_RANGE[0] <= profile.volume <= VOLUME_RANGE[1]:
+        return f"volume {profile.volume:g} is outside {VOLUME_RANGE[0]:g}-{VOLUME_RANGE[1]:g}"
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# The pyttsx3 engine
+
+
+class Pyttsx3Engine:
+    """Speech through pyttsx3: espeak-ng on Linux, the platform driver elsewhere.
+
+    Only the espeak path is tested; on macOS and Windows the same generic calls are made
+    (voices from pyttsx3, ``save_to_file``), with exact voice ids and no variants.
+    """
+
+    def __init__(self, driver: str) -> None:
+        self.driver = driver
+        self.name = f"pyttsx3-{driver}"
+        self._espeak = driver == "espeak"
+        if self._espeak:
+            _load_espeak_library()
+        try:
+            import pyttsx3
+
+            with contextlib.redirect_stdout(_NullStream()):
+                self._tts: Any = pyttsx3.init(driver)
+        except Exception as error:  # pyttsx3 fails with ImportError, RuntimeError, OSError...
+            reason = " ".join(str(error).split()) or type(error).__name__
+            raise NarrateError(f"cannot load the speech engine {self.name}: {reason}") from error
+
+        self._is_playing = _espeak_is_playing() if self._espeak else None
+        self._finished = threading.Event()
+        self._errors: list[BaseException] = []
+        self._tts.connect("finished-utterance", self._on_finished)
+        self._tts.connect("error", self._on_error)
+        # The first runAndWait of a process does not wait for espeak's thread when commands
+        # were queued before it; an empty one here makes every later call wait properly.
+        self._tts.runAndWait()
+
+        self._lock = threading.Lock()
+        self._applied: dict[str, object] = {}
+        self._directory = tempfile.mkdtemp(prefix="narrate-engine-", dir=_temporary_root())
+        self._finalizer = weakref.finalize(self, shutil.rmtree, self._directory, True)
+
+        library_version = metadata.version("pyttsx3")
+        data: Path | None = None
+        if self._espeak:
+            espeak_version, data = _espeak_info()
+            self.version = f"pyttsx3 {library_version} / espeak-ng {espeak_version}"
+        else:
+            system = f"{platform.system()} {platform.release()}"
+            self.version = f"pyttsx3 {library_version} / {driver} ({system})"
+        self._base_voices, self._lookup = self._read_voices()
+        self._variants = _espeak_variants(data) if self._espeak else {}
+
+        # The sample rate is whatever the driver writes; the warm-up also loads the voice
+        # data, so a broken engine fails here with a clear message rather than mid-book.
+        self.sample_rate = 0
+        if not self._render("Ready."):
+            raise NarrateError(f"speech engine {self.name} produced no audio when starting")
+
+    # -- pyttsx3 callbacks (called on espeak's thread)
+
+    def _on_finished(self, **_: object) -> None:
+        self._finished.set()
+
+    def _on_error(self, exception: BaseException | None = None, **_: object) -> None:
+        if exception is not None:
+            self._errors.append(exception)
+
+    # -- voices
+
+    def _read_voices(self) -> tuple[list[VoiceInfo], dict[str, str]]:
+        """Base voices as shown to users, and a map from accepted id to the driver's id."""
+        raw = list(self._tts.getProperty("voices") or [])
+        if not self._espeak:
+            infos = [
+                VoiceInfo(
+                    id=voice.id,
+                    name=voice.name or voice.id,
+                    language=_first_language(voice),
+                    gender=_gender(voice),
+                )
+                for voice in raw
+            ]
+            return infos, {voice.id: voice.id for voice in raw}
+        # espeak ids look like "gmw/en-us"; users write "en-us" (unique within espeak's
+        # list) or the language code ("en-gb" is the voice file "gmw/en").
+        short_counts: dict[str, int] = {}
+        for voice in raw:
+            short = voice.id.rsplit("/", 1)[-1]
+            short_counts[short] = short_counts.get(short, 0) + 1
+        infos = []
+        lookup: dict[str, str] = {}
+        for voice in raw:
+            short = voice.id.rsplit("/", 1)[-1]
+            shown = short if short_counts[short] == 1 else voice.id
+            infos.append(
+                VoiceInfo(
+                    id=shown,
+                    name=voice.name or shown,
+                    language=_first_language(voice),
+                    gender=_gender(voice),
+                )
+            )
+            lookup[voice.id.lower()] = voice.id
+            lookup.setdefault(shown.lower(), voice.id)
+        for voice, info in zip(raw, infos, strict=True):
+            if info.language:
+                lookup.setdefault(info.language.lower(), voice.id)
+        return infos, lookup
+
+    def voices(self, language: str | None = None) -> list[VoiceInfo]:
+        """Base voices whose language starts with ``language``, then every variant."""
+        prefix = (language or "").lower()
+        base = [
+            voice
+            for voice in self._base_voices
+            if not prefix
+            or voice.language.lower() == prefix
+            or voice.language.lower().startswith(prefix + "-")
+        ]
+        return base + list(self._variants.values())
+
+    def _driver_voice(self, voice_id: str) -> str | None:
+        """The id to hand to the driver for ``voice_id``, or None if it is not a voice."""
+        if not self._espeak:
+            return voice_id if voice_id in self._lookup else None
+        base, plus, variant = voice_id.partition("+")
+        driver_id = self._lookup.get(base.lower())
+        if driver_id is None:
+            return None
+        if not plus:
+            return driver_id
+        # espeak ignores an unknown variant without a word, so only real file names pass.
+        return f"{driver_id}+{variant}" if variant in self._variants else None
+
+    def has_voice(self, voice_id: str) -> bool:
+        """Whether ``voice_id`` names a voice, optionally ``+variant`` (espeak).
+
+        espeak accepts its voice ids ("gmw/en-us"), the short form ("en-us") and the language
+        code ("en-gb"), in any case; a variant must match a file name in ``voices/!v``
+        exactly ("en-us+f3", "en-us+Annie").
+        """
+        return self._driver_voice(voice_id) is not None
+
+    # -- synthesis
+
+    def synthesize(self, text: str, profile: VoiceProfile) -> bytes:
+        """Speak ``text`` in ``profile``: 16-bit little-endian mono PCM at ``sample_rate``.
+
+        Long text is spoken in chunks of at most MAX_CHUNK_CHARACTERS, joined without added
+        silence. Raises ConfigError for an unknown voice or out-of-range numbers, and
+        NarrateError when the engine gives no audio for speakable text.
+        """
+        driver_voice = self._driver_voice(profile.voice)
+        if driver_voice is None:
+            raise ConfigError(_unknown_voice_message(self, profile.voice))
+        problem = _check_ranges(profile)
+        if problem:
+            raise ConfigError(f"voice profile {profile.id}: {problem}")
+        chunks = [chunk for chunk in split_text(text) if is_speakable(chunk)]
+        if not chunks:
+            return b""
+        fade = max(1, int(self.sample_rate * EDGE_FADE_SECONDS))
+        parts = []
+        with self._lock:
+            self._apply(profile, driver_voice)
+            for chunk in chunks:
+                # One retry: the failures seen were timing races, not properties of the text.
+                pcm = self._render(chunk) or self._render(chunk)
+                if not pcm:
+                    raise NarrateError(
+                        f"speech engine produced no audio for: '{chunk[:60]}' (voice {profile.id})"
+                    )
+                parts.append(_fade_edges(pcm, fade))
+        return b"".join(parts)
+
+    def _apply(self, profile: VoiceProfile, driver_voice: str) -> None:
+        """Set the driver's properties that differ from the last ones set."""
+        wanted: dict[str, object] = {
+            "voice": driver_voice,
+            "rate": profile.rate,
+            "pitch": profile.pitch,
+            "volume": profile.volume,
+        }
+        if not self._espeak:
+            del wanted["pitch"]  # not every platform driver has it; espeak does
+        self._errors.clear()
+        for key, value in wanted.items():
+            if self._applied.get(key) != value:
+                self._tts.setProperty(key, value)
+                self._applied[key] = value
+        if self._errors:
+            # pyttsx3 swallows driver errors into its "error" event; surface them here.
+            self._applied.clear()
+            reason = " ".join(str(self._errors[0]).split())
+            raise NarrateError(f"speech engine rejected voice {profile.id}: {reason}")
+
+    def _render(self, text: str) -> bytes:
+        """One utterance through save_to_file; b"" when the engine wrote no audio."""
+        path = os.path.join(self._directory, "utterance.wav")
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
+        self._finished.clear()
+        with contextlib.redirect_stdout(_NullStream()):
+            self._tts.save_to_file(text, path)
+            self._wait_until_idle()
+            self._tts.runAndWait()
+            # espeak writes the file on its own thread; the empty runAndWait at start makes
+            # runAndWait wait for it, and this covers the case where it still does not.
+            if self._espeak and not self._finished.wait(FINISH_TIMEOUT_SECONDS):
+                raise NarrateError(
+                    f"speech engine did not finish within {FINISH_TIMEOUT_SECONDS:g} s"
+                    f" for: '{text[:60]}'"
+                )
+        try:
+            return self._read_wav(path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
+
+    def _wait_until_idle(self) -> None:
+        """Wait until espeak's thread has carried out every command given to it.
+
+        espeak queues rate, pitch and volume changes for its thread, and pyttsx3's
+        runAndWait cancels whatever espeak is still busy with: without this wait, new
+        settings were dropped at random and the next utterance was sometimes cut to nothing.
+        """
+        if self._is_playing is None:
+            return
+        deadline = time.monotonic() + FINISH_TIMEOUT_SECONDS
+        while self._is_playing():
+            if time.monotonic() > deadline:
+                raise NarrateError(
+                    f"speech engine {self.name} stayed busy for {FINISH_TIMEOUT_SECONDS:g} s"
+                )
+            time.sleep(0.0002)
+
+    def _read_wav(self, path: str) -> bytes:
+        if not os.path.exists(path) or os.path.getsize(path) == 0:
+            return b""
+        try:
+            with wave.open(path, "rb") as reader:
+                channels, width, rate = (
+                    reader.getnchannels(),
+                    reader.getsampwidth(),
+                    reader.getframerate(),
+                )
+                frames = reader.readframes(reader.getnframes())
+        except (wave.Error, EOFError) as error:
+            raise NarrateError(
+                f"cannot read the audio of speech engine {self.name}: {error}"
+            ) from error
+        if self.sample_rate == 0:
+            self.sample_rate = rate
+        if (channels, width, rate) != (1, 2, self.sample_rate):
+            raise NarrateError(
+                f"speech engine {self.name} wrote {channels} channel(s), {8 * width}-bit,"
+                f" {rate} Hz; expected mono 16-bit {self.sample_rate} Hz"
+            )
+        return frames
+
+
+def _temporary_root() -> str | None:
+    """/dev/shm when usable (memory, so no disk writes per chunk), else the default."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
+
+
+def _first_language(voice: Any) -> str:
+    languages = getattr(voice, "languages", None) or []
+    language = languages[0] if languages else ""
+    return language.decode(errors="replace") if isinstance(language, bytes) else str(language)
+
+
+def _gender(voice: Any) -> str | None:
+    gender = str(getattr(voice, "gender", None) or "").lower()
+    return gender if gender in (FEMALE, MALE) else None
+
+
+# ---------------------------------------------------------------------------------------
+# Public functions
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def _driver_for(name: str) -> str:
+    """The pyttsx3 driver an engine name means."""
+    if name == "auto" or name == "pyttsx3":
+        if sys.platform.startswith("linux"):
+            return "espeak"
+        return {"darwin": "nsss", "win32": "sapi5"}.get(sys.platform, "espeak")
+    prefix = "pyttsx3-"
+    if name.startswith(prefix) and name[len(prefix) :] in DRIVERS:
+        return name[len(prefix) :]
+    known = ", ".join(["auto", "pyttsx3", *(prefix + driver for driver in DRIVERS)])
+    raise ConfigError(f"unknown speech engine {name!r} (known: {known})")
+
+
+def get_engine(name: str = "auto") -> Engine:
+    """The speech engine called ``name``, created once per process.
+
+    "auto" is pyttsx3 with espeak-ng on Linux and pyttsx3's default driver elsewhere.
+    Raises NarrateError with a one-line message when no engine can be loaded.
+    """
+    driver = _driver_for(name)
+    with _engines_lock:
+        engine = _engines.get(driver)
+        if engine is None:
+            engine = Pyttsx3Engine(driver)
+            _engines[driver] = engine
+        return engine
+
+
+def _suggestion(engine: Engine, voice_id: str) -> str | None:
+    """A known voice id close to the unknown ``voice_id``, for the error message."""
+    base, plus, variant = voice_id.partition("+")
+    offered = [voice.id for voice in engine.voices()]
+    bases = [name for name in offered if not name.startswith("+")]
+    variants = [name[1:] for name in offered if name.startswith("+")]
+    if plus and engine.has_voice(base):
+        same_but_case = [name for name in variants if name.lower() == variant.lower()]
+        close = same_but_case or difflib.get_close_matches(variant, variants, n=1)
+        return f"{base}+{close[0]}" if close else None
+    close = difflib.get_close_matches(base.lower(), bases, n=1)
+    return f"{close[0]}{plus}{variant}" if close else None
+
+
+def _unknown_voice_message(engine: Engine, voice_id: str) -> str:
+    """'unknown voice ...' with a close match when there is one and a hint to list voices."""
+    suggestion = _suggestion(engine, voice_id)
+    hint = f" (did you mean {suggestion!r}?)" if suggestion else ""
+    return f"unknown voice {voice_id!r} for speech engine {engine.name}{hint}; {_VOICES_HINT}"
+
+
+def check_profiles(engine: Engine, profiles: Iterable[tuple[str, VoiceProfile]]) -> None:
+    """Raise ConfigError for the first profile whose voice or numbers the engine cannot use.
+
+    Each item is (where, profile), ``where`` being something like
+    "voices.yaml:12 characters.Spike.voice"; the message starts with it.
+    """
+    for where, profile in profiles:
+        if not engine.has_voice(profile.voice):
+            raise ConfigError(f"{where}: {_unknown_voice_message(engine, profile.voice)}")
+        problem = _check_ranges(profile)
+        if problem:
+            raise ConfigError(f"{where}: {problem}")
