@@ -1,0 +1,420 @@
+"""Find the people in a story: names, their aliases, and their gender.
+
+Pure. Built from how English prose writes people, not from any list of a book's names:
+
+- a name is a run of capitalised words (``Buffy``, ``Sherlock Holmes``), with an optional
+  honorific (``Mr. Darcy``, ``Miss Morstan``), that is not an ordinary word written with a
+  capital at the start of a sentence (``Well``, ``Then``) — judged by how often the same
+  word appears in lower case in the same book;
+- a short form joins the longer name it belongs to when exactly one longer name fits
+  (``Darcy`` → ``Mr. Darcy``; ``Bennet`` alone, shared by several, stays apart);
+- gender comes from honorifics (Mr./Mrs.), then from the pronouns that follow the name
+  when it is a sentence's subject ("Spike rose ... his").
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from narrate.model import FEMALE, MALE, Character
+
+HONORIFICS: dict[str, str | None] = {
+    "mr": MALE,
+    "mister": MALE,
+    "sir": MALE,
+    "lord": MALE,
+    "monsieur": MALE,
+    "m": MALE,
+    "herr": MALE,
+    "signor": MALE,
+    "senor": MALE,
+    "master": MALE,
+    "uncle": MALE,
+    "father": MALE,
+    "brother": MALE,
+    "king": MALE,
+    "prince": MALE,
+    "duke": MALE,
+    "count": MALE,
+    "baron": MALE,
+    "earl": MALE,
+    "mrs": FEMALE,
+    "miss": FEMALE,
+    "ms": FEMALE,
+    "lady": FEMALE,
+    "madam": FEMALE,
+    "madame": FEMALE,
+    "mme": FEMALE,
+    "mademoiselle": FEMALE,
+    "mlle": FEMALE,
+    "frau": FEMALE,
+    "fraulein": FEMALE,
+    "signora": FEMALE,
+    "senora": FEMALE,
+    "mistress": FEMALE,
+    "aunt": FEMALE,
+    "mother": FEMALE,
+    "sister": FEMALE,
+    "queen": FEMALE,
+    "princess": FEMALE,
+    "duchess": FEMALE,
+    "countess": FEMALE,
+    "baroness": FEMALE,
+    "dame": FEMALE,
+    "dr": None,
+    "doctor": None,
+    "professor": None,
+    "prof": None,
+    "captain": None,
+    "capt": None,
+    "colonel": None,
+    "col": None,
+    "major": None,
+    "general": None,
+    "lieutenant": None,
+    "lt": None,
+    "sergeant": None,
+    "sgt": None,
+    "inspector": None,
+    "detective": None,
+    "officer": None,
+    "judge": None,
+    "reverend": None,
+    "rev": None,
+    "saint": None,
+    "st": None,
+    "admiral": None,
+    "commander": None,
+    "corporal": None,
+    "private": None,
+    "constable": None,
+    "nurse": None,
+}
+
+#: Capitalised words that are never names by themselves.
+_NOT_NAMES = set(
+    """
+    i i'm i've i'd i'll a an the this that these those there here then than and but or nor
+    for so yet he she it we they you his her its our their your him them me us my mine yours
+    hers ours theirs who whom whose what which when where why how if oh ah o yes no not well
+    now just only even still also too very all any some each every both either neither none
+    one two three four five six seven eight nine ten first second third last next good great
+    little old young new dear god lord heaven heavens hell sir madam ma'am miss mr mrs ms dr
+    chapter part book volume mister mistress monday tuesday wednesday thursday friday
+    saturday sunday january february march april may june july august september october
+    november december christmas easter english french german italian spanish american
+    british irish scotch scottish welsh indian chinese russian european african english
+    street road lane square park hall house court castle abbey church station hotel inn
+    river lake sea ocean bay island mount mountain hill wood forest north south east west
+    northern southern eastern western ok okay hey hi hello goodbye goodnight thanks thank
+    please sorry alas hush hurrah hurray bravo indeed perhaps maybe whatever however
+    therefore meanwhile suddenly finally afterwards later soon once twice again never always
+    nothing something everything anything nobody somebody everybody anybody someone everyone
+    anyone tomorrow today tonight yesterday morning evening night day
+    """.split()
+)
+
+#: Plural nouns for people: "the girls", "the fishermen" can speak as a group.
+GROUP_NOUNS = set(
+    """
+    girls boys men women children kids others people crowd fishermen sailors soldiers guests
+    students pupils villagers servants ladies gentlemen twins sisters brothers friends
+    voices guards officers policemen constables crew passengers townspeople neighbours
+    neighbors family audience spectators onlookers workers players teens teenagers slayers
+    potentials vampires creatures animals birds scoobies gang group party company jury
+    judges clerks maids footmen lads lasses
+    """.split()
+)
+
+_HONORIFIC_RE = "|".join(
+    sorted((re.escape(h.capitalize()) for h in HONORIFICS), key=len, reverse=True)
+)
+# A name's words; an honorific starts a new name ("Later Mr. Quillon" is "Mr. Quillon").
+_WORD = rf"(?!(?:{_HONORIFIC_RE}|The)\b)[A-Z][a-z]+(?:['\u2019-][A-Za-z]+)*"
+NAME_PATTERN = re.compile(
+    rf"\b(?:(?P<honorific>{_HONORIFIC_RE}|The)\.?\s+)?(?P<name>{_WORD}(?:\s+{_WORD}){{0,2}})"
+)
+# "her" and "him" are left out: as objects they are usually someone else ("Spike squeezed
+# her hand").
+_ORDINAL_TITLES = {"first", "one", "master", "doctor", "other"}
+_PRONOUN = re.compile(r"\b(he|his|himself|she|hers|herself)\b", re.IGNORECASE)
+
+
+@dataclass
+class _Entry:
+    """A name while it is being counted."""
+
+    key: str
+    honorific: str | None
+    tokens: tuple[str, ...]
+    display: str = ""
+    count: int = 0
+    place_hints: int = 0
+    forms: Counter = field(default_factory=Counter)
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A place where a character is named: its span in the source and the character."""
+
+    start: int
+    end: int
+    name: str
+
+
+class CharacterIndex:
+    """Characters found in a text, and the means to recognise them again."""
+
+    def __init__(
+        self,
+        characters: Iterable[Character],
+        lookup: dict[str, str],
+        lower_counts: Counter | None = None,
+    ) -> None:
+        self.characters = {c.name: c for c in characters}
+        self._lookup = lookup
+        self._lower_counts = lower_counts or Counter()
+
+    def is_ordinary(self, word: str) -> bool:
+        """A capitalised word that is an ordinary word of the book ("At", "Darkness")."""
+        return _ordinary(word, self._lower_counts)
+
+    def resolve(self, surface: str) -> str | None:
+        """The character a name as written refers to, or None when unknown or ambiguous."""
+        return self._lookup.get(_key(surface))
+
+    def gender(self, name: str) -> str | None:
+        character = self.characters.get(name)
+        return character.gender if character else None
+
+    def mentions(self, text: str, offset: int = 0) -> list[Mention]:
+        """Character names in ``text``; spans are shifted by ``offset``."""
+        found = []
+        for match in NAME_PATTERN.finditer(text):
+            name = self._match_name(match)
+            if name is not None:
+                found.append(Mention(offset + match.start(), offset + match.end(), name))
+        return found
+
+    def _match_name(self, match: re.Match) -> str | None:
+        honorific = match.group("honorific")
+        words = match.group("name").split()
+        # Try the longest run first, then shorter ones from the left ("Then Spike").
+        for start in range(len(words)):
+            for end in range(len(words), start, -1):
+                surface = " ".join(words[start:end])
+                if honorific and start == 0:
+                    surface = f"{honorific} {surface}"
+                name = self._lookup.get(_key(surface))
+                if name is not None:
+                    return name
+        return None
+
+
+def _key(surface: str) -> str:
+    surface = re.sub(r"['\u2019]s$", "", surface.strip())
+    surface = surface.replace(".", "")
+    return " ".join(surface.lower().split())
+
+
+def find_characters(texts: Iterable[tuple[int, str]], full_text: str) -> CharacterIndex:
+    """Find the characters named in the narration ``texts`` (pairs of offset and text).
+
+    ``full_text`` is the whole book, used to tell names from ordinary capitalised words.
+    """
+    lower_counts = Counter(re.findall(r"\b[a-z][a-z'\u2019]+\b", full_text))
+    entries: dict[str, _Entry] = {}
+    pronoun_votes: dict[str, Counter] = defaultdict(Counter)
+    for _offset, text in texts:
+        for match in NAME_PATTERN.finditer(text):
+            entry = _entry_for(match, text, lower_counts)
+            if entry is None:
+                continue
+            existing = entries.setdefault(entry.key, entry)
+            existing.count += 1
+            existing.forms[entry.display] += 1
+            if _after_place_preposition(text, match.start()):
+                existing.place_hints += 1
+            vote = _pronoun_after(text, match.start(), match.end())
+            if vote:
+                pronoun_votes[entry.key][vote[0]] += vote[1]
+    index = _cluster(entries, pronoun_votes)
+    index._lower_counts = lower_counts
+    return index
+
+
+def _entry_for(match: re.Match, text: str, lower_counts: Counter) -> _Entry | None:
+    honorific = match.group("honorific")
+    if honorific == "The":
+        # "The First", "The Invisible Man": a name when written so mid-sentence.
+        if _SUBJECT_START.search(text[max(0, match.start() - 8) : match.start()]):
+            honorific = None
+        else:
+            words = match.group("name").split()
+            first = words[0].lower()
+            if first not in _ORDINAL_TITLES and (
+                first in _NOT_NAMES or (len(words) == 1 and lower_counts[first] >= 2)
+            ):
+                return None
+            display = "The " + " ".join(re.sub(r"['\u2019]s$", "", w) for w in words)
+            tokens = ("the", *(w.lower() for w in display.split()[1:]))
+            return _Entry(" ".join(tokens), None, tokens, display)
+    words = [re.sub(r"['\u2019]s$", "", w) for w in match.group("name").split()]
+    if not honorific:
+        # Drop ordinary words written with a capital ("Then Spike", "Poor Spike").
+        while words and _ordinary(words[0], lower_counts):
+            words.pop(0)
+        while words and _ordinary(words[-1], lower_counts):
+            words.pop()
+        if not words:
+            return None
+    elif not words or words[0].lower() in _NOT_NAMES:
+        return None
+    honorific_key = honorific.lower().rstrip(".") if honorific else None
+    tokens = tuple(w.lower() for w in words)
+    key = " ".join(((honorific_key,) if honorific_key else ()) + tokens)
+    display = " ".join(words)
+    if honorific:
+        written = match.group(0)[: match.start("name") - match.start()]
+        display = " ".join(written.split()) + " " + display
+    return _Entry(key, honorific_key, tokens, display)
+
+
+def _ordinary(word: str, lower_counts: Counter) -> bool:
+    lowered = word.lower()
+    if lowered in _NOT_NAMES or lowered in HONORIFICS:
+        return True
+    return lower_counts[lowered] >= 2
+
+
+_PLACE_PREPOSITIONS = re.compile(
+    r"\b(?:in|from|near|into|towards?|through|within|across|throughout|reach|reached|"
+    r"leave|left|leaving|visit|visited|via)\s+$",
+    re.IGNORECASE,
+)
+
+
+def _after_place_preposition(text: str, index: int) -> bool:
+    return bool(_PLACE_PREPOSITIONS.search(text[max(0, index - 14) : index]))
+
+
+_SUBJECT_START = re.compile(
+    r"(?:^|[.!?]['\"\u201d\u2019]?\s+|\b(?:and|but|then|when|as|while)\s+)$", re.IGNORECASE
+)
+
+
+def _pronoun_after(text: str, start: int, end: int) -> tuple[str, float] | None:
+    """The gender a name's own pronouns show, and how sure that is, when the name is a
+    sentence's subject: "Spike rolled his eyes" (sure), "Tom frowned, and he ..." (fair),
+    "Tom frowned. He ..." (weak). Only he/his/himself and she/herself/hers count: "her"
+    and "him" are usually someone else ("Spike squeezed her hand"), and so is a pronoun
+    after another name or after her/him."""
+    if not _SUBJECT_START.search(text[max(0, start - 8) : start]):
+        return None
+    rest = text[end : end + 200]
+    quote = re.search(r"[\"\u201c\u201d;]", rest)
+    if quote:
+        rest = rest[: quote.start()]
+    stops = [m.end() for m in re.finditer(r"[.!?]\s+", rest)]
+    if len(stops) >= 2:
+        rest = rest[: stops[1]]
+    match = _PRONOUN.search(rest)
+    if not match:
+        return None
+    between = rest[: match.start()]
+    if stops and match.start() > stops[0]:
+        return None  # in the next sentence, only its first word counts
+    if re.search(r"(?<![.!?]\s)\b[A-Z][a-z]|\b(?:her|him)\b", between):
+        return None
+    pronoun = match.group(1).lower()
+    gender = MALE if pronoun in {"he", "his", "himself"} else FEMALE
+    if stops and match.start() == stops[0]:
+        return gender, 0.5
+    if pronoun in {"his", "himself", "herself", "hers"}:
+        return gender, 2.0
+    return gender, 1.0
+
+
+def _cluster(entries: dict[str, _Entry], pronoun_votes: dict[str, Counter]) -> CharacterIndex:
+    """Join short forms to the longer name they belong to; build the lookup table.
+
+    A short form that fits several longer names ("Bennet": Mr., Mrs., Elizabeth Bennet)
+    goes to the one the text names most often.
+    """
+    # Longer names first, and "Mr. Darcy" before "Darcy", so short forms find them.
+    ordered = sorted(
+        entries.values(), key=lambda e: (-len(e.tokens), e.honorific is None, -e.count)
+    )
+    clusters: dict[str, list[_Entry]] = {}
+    roots_by_token: dict[str, list[str]] = defaultdict(list)
+    for entry in ordered:
+        candidates = {root for token in entry.tokens for root in roots_by_token[token]}
+        parents = [root for root in candidates if _belongs(entry, clusters[root][0])]
+        if parents:
+            best = max(parents, key=lambda root: (sum(m.count for m in clusters[root]), root))
+            clusters[best].append(entry)
+        else:
+            clusters[entry.key] = [entry]
+            for token in entry.tokens:
+                roots_by_token[token].append(entry.key)
+    # A character is named at least twice, and is not mostly a place ("in Meryton").
+    kept = {}
+    for root, members in clusters.items():
+        count = sum(m.count for m in members)
+        places = sum(m.place_hints for m in members)
+        if count >= 2 and not (places * 3 >= count and not any(m.honorific for m in members)):
+            kept[root] = members
+    clusters = kept
+    characters: list[Character] = []
+    lookup: dict[str, str] = {}
+    for members in clusters.values():
+        name = _cluster_name(members)
+        votes: Counter = Counter()
+        honorific_gender = None
+        for member in members:
+            votes.update(pronoun_votes.get(member.key, Counter()))
+            if member.honorific and HONORIFICS.get(member.honorific):
+                honorific_gender = HONORIFICS[member.honorific]
+        gender = honorific_gender or _vote(votes)
+        aliases = sorted({form for m in members for form in m.forms} - {name})
+        characters.append(Character(name=name, aliases=tuple(aliases), gender=gender))
+        for member in members:
+            lookup[member.key] = name
+            for form in member.forms:
+                lookup[_key(form)] = name
+    return CharacterIndex(characters, lookup)
+
+
+def _belongs(short: _Entry, long: _Entry) -> bool:
+    """ "Darcy" or "Mr. Darcy" belongs to "Fitzwilliam Darcy"; "Mr. Bennet" belongs
+    neither to "Mrs. Bennet" nor to "Elizabeth Bennet" (a woman)."""
+    if short.key == long.key or not set(short.tokens) <= set(long.tokens):
+        return False
+    if short.honorific and long.honorific and short.honorific != long.honorific:
+        return False
+    if short.honorific and not long.honorific and len(short.tokens) != len(long.tokens):
+        # "Mrs. Bennet" is not "Elizabeth Bennet"; "Mr. Darcy" is "Darcy".
+        return False
+    if len(short.tokens) == len(long.tokens):
+        return bool(short.honorific) != bool(long.honorific)
+    return short.tokens[-1] == long.tokens[-1] or short.tokens[0] == long.tokens[0]
+
+
+def _cluster_name(members: list[_Entry]) -> str:
+    """The form the text uses most, preferring names without an honorific alone."""
+    forms: Counter = Counter()
+    for member in members:
+        forms.update(member.forms)
+    return forms.most_common(1)[0][0]
+
+
+def _vote(votes: Counter) -> str | None:
+    male, female = votes[MALE], votes[FEMALE]
+    if male + female < 1 or male == female:
+        return None
+    if max(male, female) < 1.5 * min(male, female):
+        return None
+    return MALE if male > female else FEMALE

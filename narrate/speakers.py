@@ -1,0 +1,715 @@
+"""Speaker attribution: who says each quotation.
+
+Pure. A sequence of small passes over the quotations, in order of how sure they are; each
+pass fills in the quotes the earlier ones left open, and records why it chose a speaker:
+
+1. ``explicit``: a speech tag next to the quote — ``said Spike``, ``Spike chided``,
+   ``Dawn piped in``, ``Mara said, "…"``, ``he said`` (the pronoun resolved to the last
+   person of that gender), ``one of the girls asked`` (a group).
+2. ``beat``: the paragraph's acting character — the subject of the sentence next to the
+   quote (``Spike squeezed her hand gently. "Me, too."``), or the one perceived
+   (``Buffy heard Spike chuckle.``).
+3. ``paragraph``: another quote of the same paragraph already has a speaker.
+4. ``turns``: in a run of quote paragraphs, speakers alternate (quote n is spoken by the
+   speaker of quote n-2), with the addressee named in a vocative (``"Thank you, Spike"``:
+   not Spike) being the next to speak.
+5. ``nearest``: the nearest character named before the quote who is not its addressee.
+
+The rules come from how English prose marks speech, not from any particular book.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from narrate.characters import GROUP_NOUNS, HONORIFICS, CharacterIndex
+from narrate.model import DIALOGUE, FEMALE, MALE, NARRATION, NARRATOR, Segment
+
+#: Verbs that introduce or tag speech, in their base form.
+SPEECH_VERBS = set(
+    """
+    say ask reply answer cry exclaim shout yell whisper murmur mutter call continue add
+    repeat return observe remark interrupt chide pipe chime begin resume retort snap
+    growl sigh laugh chuckle giggle demand inquire enquire protest insist suggest
+    explain declare stammer stutter gasp groan moan sob hiss breathe roar scream shriek
+    tell think wonder plead beg urge agree admit announce assert bark blurt boom bellow
+    caution comment complain concede confess confirm correct croak drawl echo explode
+    falter gush grunt grumble holler howl implore joke lie mumble muse note offer order
+    pant persist prompt purr query question quip rasp reason recall remind report
+    ruminate scoff scold screech snarl sneer sniff sniffle splutter sputter squeak
+    squeal state suggest tease thunder trill utter volunteer vow wail warn weep whimper
+    whine wheeze yelp coo croon rejoin respond reflect cut put go write read sing hum
+    smile grin nod shrug frown grimace snort jeer taunt mock plead console reassure
+    soothe encourage accuse challenge counter object rule pronounce proclaim advise
+    instruct command greet welcome acknowledge add volunteer venture hazard guess
+    speculate wonder muse
+    """.split()
+)
+
+_IRREGULAR = {
+    "say": ["said", "says", "saying"],
+    "tell": ["told", "tells"],
+    "think": ["thought", "thinks"],
+    "begin": ["began", "begins", "begun"],
+    "cry": ["cried", "cries"],
+    "reply": ["replied", "replies"],
+    "go": ["went", "goes"],
+    "write": ["wrote", "writes"],
+    "read": ["reads"],
+    "sing": ["sang", "sings"],
+    "weep": ["wept", "weeps"],
+    "put": ["puts"],
+    "cut": ["cuts"],
+    "lie": ["lied", "lies"],
+    "query": ["queried"],
+    "hazard": ["hazarded"],
+    "sob": ["sobbed"],
+    "snap": ["snapped"],
+    "nod": ["nodded"],
+    "grin": ["grinned"],
+    "pipe": ["piped"],
+    "chime": ["chimed"],
+    "hum": ["hummed"],
+    "shrug": ["shrugged"],
+    "jeer": ["jeered"],
+    "plead": ["pleaded", "pled"],
+    "rule": ["ruled"],
+    "quip": ["quipped"],
+    "scold": ["scolded"],
+}
+
+
+def _verb_forms() -> set[str]:
+    forms: set[str] = set()
+    for verb in SPEECH_VERBS:
+        forms.add(verb)
+        forms.update(_IRREGULAR.get(verb, []))
+        if verb in _IRREGULAR:
+            continue
+        if verb.endswith("e"):
+            forms.update({verb + "d", verb + "s"})
+        elif verb.endswith("y") and verb[-2] not in "aeiou":
+            forms.update({verb[:-1] + "ied", verb[:-1] + "ies"})
+        elif re.search(r"(sh|ch|ss|x|o)$", verb):
+            forms.update({verb + "ed", verb + "es"})
+        else:
+            forms.update({verb + "ed", verb + "s"})
+    return forms
+
+
+VERB_FORMS = _verb_forms()
+_VERB = r"(?:%s)" % "|".join(sorted(VERB_FORMS, key=len, reverse=True))
+_ADVERB = r"(?:[a-z]+ly\s+|then\s+|again\s+|at\s+last\s+|at\s+once\s+|quickly\s+|softly\s+)"
+_AUX = r"(?:had\s+|has\s+|have\s+|was\s+|were\s+|would\s+|could\s+|did\s+|will\s+)"
+_HONORIFIC = r"(?:%s)\.?" % "|".join(
+    sorted((re.escape(h.capitalize()) for h in HONORIFICS), key=len, reverse=True)
+)
+_PROPER = r"[A-Z][a-z]+(?:['\u2019-][A-Za-z]+)*"
+_NAME = rf"(?:{_HONORIFIC}\s+)?{_PROPER}(?:\s+{_PROPER}){{0,2}}"
+_PRONOUN = r"(?:he|she|I|they|we|it)"
+_DESCRIPTION = (
+    r"(?:(?:one|some|several|two|three|all|each|most|both|many|a\s+few|the\s+rest)\s+of\s+"
+    r"(?:the|them|those|these|his|her|their|our)\s+[a-z]+"
+    r"|(?:the|his|her|their|my|our|a|an|this|that|another)\s+(?:[a-z-]+\s+){0,2}[a-z]+"
+    r"|they\s+all|all\s+of\s+them|the\s+all|all|everyone|everybody|both)"
+)
+_SUBJECT = rf"(?P<subject>{_NAME}|{_DESCRIPTION}|{_PRONOUN})"
+
+# "said Spike", "said he", "said the stranger" — at the start of the narration after a quote.
+_TAG_INVERTED = re.compile(
+    rf"^[,;:\s\u2014\u2013-]*(?:{_ADVERB})?(?P<verb>{_VERB})\s+(?:{_ADVERB})?{_SUBJECT}\b"
+)
+# "Spike chided", "she said", "Dawn piped in", "the girls chimed in".
+_TAG_NORMAL = re.compile(
+    rf"^[,;:\s\u2014\u2013-]*(?:and\s+|then\s+)?{_SUBJECT}\s+(?:{_ADVERB}|{_AUX})?"
+    rf"(?P<verb>{_VERB})\b"
+)
+# "Mara said, " / "Then Tom said quietly:" — a tag at the end of the narration before a quote.
+_TAG_BEFORE = re.compile(
+    rf"(?:^|[.!?]\s+|,\s+|\band\s+|\bthen\s+){_SUBJECT}\s+(?:{_ADVERB}|{_AUX})?"
+    rf"(?P<verb>{_VERB})\b[^.!?\"\u201c\u201d]{{0,60}}[,:\u2014\u2013-]?\s*$"
+)
+_TAG_BEFORE_INVERTED = re.compile(
+    rf"(?:^|[.!?]\s+)(?P<verb>{_VERB})\s+{_SUBJECT}\b[^.!?]{{0,40}}[,:]?\s*$"
+)
+_VOCAL = (
+    r"(?:say|said|speak|spoke|talk|answer|reply|call|shout|yell|whisper|mutter|mumble|"
+    r"murmur|chuckle|laugh|giggle|sigh|cry|ask|add|continue|clear|sing|begin|tell|groan|"
+    r"moan|gasp|snarl|growl|hiss|scream)"
+)
+# "Buffy heard Spike chuckle", "she heard him clear as day": the one heard is speaking.
+_PERCEPTION = re.compile(
+    rf"\b(?:heard|hear|hears)\s+(?P<subject>{_NAME}|him|her|{_DESCRIPTION})"
+    rf"(?:['\u2019]s\s+voice)?"
+    rf"(?:\s+{_VOCAL}[a-z]*\b|\s*[,.!?]|\s+clear|\s+again|\s*$)"
+    rf"|\b(?:saw|watched|noticed)\s+(?P<seen>{_NAME}|him|her)\s+{_VOCAL}[a-z]*\b"
+)
+_LISTENING = re.compile(r"\b(?:listen|overhear|eavesdrop)", re.IGNORECASE)
+_SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+['\"\u201d\u2019)]*|$)")
+
+_NOT_SUBJECTS = {
+    "the",
+    "a",
+    "an",
+    "this",
+    "that",
+    "it",
+    "there",
+    "here",
+    "then",
+    "now",
+    "but",
+    "and",
+    "or",
+    "so",
+    "if",
+    "when",
+    "as",
+    "what",
+    "who",
+    "how",
+    "why",
+    "where",
+    "yes",
+    "no",
+    "well",
+    "oh",
+    "ah",
+    "chapter",
+}
+_MALE_PRONOUNS = {"he", "him", "his"}
+_FEMALE_PRONOUNS = {"she", "her", "hers"}
+
+
+@dataclass
+class _Quote:
+    """One quotation while it is being attributed."""
+
+    id: int
+    segments: list[int]  # indices into the segment list
+    paragraphs: list[int]
+    speaker: str | None = None
+    reason: str = ""
+    addressees: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """The attributed segments and the speakers found, with their quote counts."""
+
+    segments: list[Segment]
+    speakers: Counter
+
+
+class _Context:
+    """What the passes share: segments by paragraph, recent mentions, the character index."""
+
+    def __init__(self, segments: Sequence[Segment], index: CharacterIndex) -> None:
+        self.segments = list(segments)
+        self.index = index
+        self.by_paragraph: dict[int, list[int]] = {}
+        for number, segment in enumerate(self.segments):
+            if segment.spoken and not segment.heading:
+                self.by_paragraph.setdefault(segment.paragraph, []).append(number)
+        self.mentions: list[tuple[int, str]] = []  # (source offset, name) in narration
+        for segment in self.segments:
+            if segment.kind == NARRATION and segment.spoken:
+                for mention in index.mentions(segment.text, segment.start):
+                    self.mentions.append((mention.start, mention.name))
+        self.mentions.sort()
+        self.first_person = _is_first_person(self.segments)
+
+    def narration_before(self, segment_number: int) -> Segment | None:
+        """The narration segment directly before this one in the same paragraph."""
+        if segment_number == 0:
+            return None
+        previous = self.segments[segment_number - 1]
+        current = self.segments[segment_number]
+        if previous.paragraph == current.paragraph and previous.kind == NARRATION:
+            return previous
+        return None
+
+    def narration_after(self, segment_number: int) -> Segment | None:
+        if segment_number + 1 >= len(self.segments):
+            return None
+        following = self.segments[segment_number + 1]
+        current = self.segments[segment_number]
+        if following.paragraph == current.paragraph and following.kind == NARRATION:
+            return following
+        return None
+
+    def name_of(self, surface: str, allow_new: bool = False) -> str | None:
+        """A character name for a name as written; with ``allow_new`` (a speech tag: "said
+        Silas") also a name the character finder did not keep."""
+        surface = surface.strip()
+        known = self.index.resolve(surface)
+        if known:
+            return known
+        words = surface.split()
+        if words and words[0].lower().rstrip(".") in _NOT_SUBJECTS:
+            return None
+        if not allow_new:
+            return None
+        # A name the character finder did not count (said once): use it as written.
+        if re.fullmatch(_NAME, surface) and not any(self.index.is_ordinary(w) for w in words):
+            for start in range(1, len(words)):
+                shorter = self.index.resolve(" ".join(words[start:]))
+                if shorter:
+                    return shorter
+            return surface
+        return None
+
+    def recent(
+        self, before: int, gender: str | None, exclude: set[str], limit: int = 4000
+    ) -> str | None:
+        """The last character named before ``before`` (within ``limit`` characters) whose
+        gender fits, skipping ``exclude``; a known gender beats an unknown one."""
+        fallback = None
+        for position, name in reversed(self.mentions):
+            if position >= before:
+                continue
+            if before - position > limit:
+                break
+            if name in exclude:
+                continue
+            known = self.index.gender(name)
+            if gender is None or known == gender:
+                return name
+            if known is None and fallback is None:
+                fallback = name
+        return fallback
+
+
+def _is_first_person(segments: Sequence[Segment]) -> bool:
+    """Narration told by an "I": first-person pronouns are common outside quotes."""
+    words = Counter()
+    for segment in segments:
+        if segment.kind == NARRATION and segment.spoken:
+            for word in re.findall(r"\b(?:I|me|my|he|she|his|her)\b", segment.text):
+                words[word.lower()] += 1
+    first = words["i"] + words["me"] + words["my"]
+    third = words["he"] + words["she"] + words["his"] + words["her"]
+    return first > 0.25 * third and first > 20
+
+
+def attribute(segments: Sequence[Segment], index: CharacterIndex) -> Attribution:
+    """Give every dialogue segment a speaker; narration keeps the narrator."""
+    context = _Context(segments, index)
+    quotes = _quotes(context)
+    for quote in quotes:
+        quote.addressees = _vocatives(context, quote)
+    for quote in quotes:
+        _explicit(context, quote)
+    for quote in quotes:
+        if quote.speaker is None:
+            _beat(context, quote)
+    _same_paragraph(context, quotes)
+    for quote in quotes:
+        if quote.speaker is None:
+            _previous_paragraph(context, quote)
+    _turns(context, quotes)
+    for quote in quotes:
+        if quote.speaker is None:
+            _nearest(context, quote)
+    result = list(context.segments)
+    speakers: Counter = Counter()
+    for quote in quotes:
+        speakers[quote.speaker] += 1
+        for number in quote.segments:
+            result[number] = replace(result[number], speaker=quote.speaker, reason=quote.reason)
+    return Attribution(result, speakers)
+
+
+def _quotes(context: _Context) -> list[_Quote]:
+    quotes: dict[int, _Quote] = {}
+    for number, segment in enumerate(context.segments):
+        if segment.kind != DIALOGUE or segment.quote is None:
+            continue
+        quote = quotes.setdefault(segment.quote, _Quote(segment.quote, [], []))
+        quote.segments.append(number)
+        if segment.paragraph not in quote.paragraphs:
+            quote.paragraphs.append(segment.paragraph)
+    return sorted(quotes.values(), key=lambda q: q.segments[0])
+
+
+def _vocatives(context: _Context, quote: _Quote) -> set[str]:
+    """Names the speaker addresses: "Thank you, Spike, for…", "Mr. Spike?", "Will."."""
+    names: set[str] = set()
+    for number in quote.segments:
+        text = context.segments[number].text
+        for match in re.finditer(
+            rf"(?:^|[,.!?;:]\s+|\b(?:dear|my|oh|o)\s+)(?P<name>{_NAME})\s*(?=[,.!?;:\u2014]|$)",
+            text,
+        ):
+            before = text[: match.start("name")].rstrip()
+            after = text[match.end("name") :]
+            vocative = (
+                not before
+                or before.endswith(",")
+                or re.search(r"\b(?:dear|my|oh|o)$", before, re.IGNORECASE)
+                or after.lstrip().startswith(",")
+                or after.strip() in {"", "?", "!", "."}
+            )
+            if not vocative:
+                continue
+            name = context.index.resolve(match.group("name"))
+            if name:
+                names.add(name)
+    return names
+
+
+def _speaker_from_subject(
+    context: _Context, quote: _Quote, subject: str, position: int, tag: bool = False
+) -> tuple[str, str] | None:
+    """Turn a tag's subject (a name, pronoun or description) into a speaker name."""
+    words = subject.split()
+    lowered = subject.lower()
+    if lowered == "i" or (lowered == "we" and context.first_person):
+        return NARRATOR, "first person"
+    if lowered in ("he", "she"):
+        gender = MALE if lowered == "he" else FEMALE
+        exclude = set(quote.addressees)
+        name = context.recent(position, gender, exclude)
+        return (name, "pronoun") if name else None
+    if lowered in ("it",):
+        return None
+    group = _group_name(context, lowered, position)
+    if group:
+        return group, "group"
+    if words[0][0].isupper() and words[0].lower() not in _NOT_SUBJECTS:
+        name = context.name_of(subject, allow_new=tag)
+        return (name, "name") if name else None
+    if lowered.startswith(("the ", "his ", "her ", "their ", "my ", "our ", "a ", "an ")):
+        noun = words[-1].lower()
+        if len(words) <= 4 and noun.isalpha() and noun not in {"door", "voice"}:
+            return _description_name(subject), "description"
+    return None
+
+
+def _group_name(context: _Context, lowered: str, position: int) -> str | None:
+    """ "the girls", "one of the girls", "they all", "all": a group speaks."""
+    match = re.match(
+        r"^(?:(?:one|some|several|two|three|each|most|both|many|a few|the rest|all)\s+of\s+)?"
+        r"(?:the|them|those|these|his|her|their|our)\s+(?P<noun>[a-z]+)$",
+        lowered,
+    )
+    if match and match.group("noun") in GROUP_NOUNS:
+        return "the " + match.group("noun")
+    if lowered in {
+        "they",
+        "they all",
+        "all of them",
+        "the all",
+        "all",
+        "everyone",
+        "everybody",
+        "both",
+    }:
+        return _recent_group(context, position) or ("everyone" if lowered != "they" else None)
+    return None
+
+
+def _recent_group(context: _Context, position: int) -> str | None:
+    """The last group named in the narration before ``position`` ("the girls")."""
+    text = " ".join(
+        s.text
+        for s in context.segments
+        if s.kind == NARRATION and s.spoken and position - 12000 < s.start < position
+    )
+    found = None
+    for match in re.finditer(r"\bthe\s+(?:[a-z-]+\s+){0,3}?(?P<noun>[a-z]+)\b", text):
+        if match.group("noun") in GROUP_NOUNS:
+            found = "the " + match.group("noun")
+    return found
+
+
+def _description_name(subject: str) -> str:
+    words = subject.split()
+    if words[0].lower() in {"his", "her", "their", "my", "our", "a", "an"}:
+        words[0] = "the"
+    return " ".join(w.lower() for w in words)
+
+
+def _explicit(context: _Context, quote: _Quote) -> None:
+    """A speech tag right after any part of the quote, or right before its start."""
+    for number in quote.segments:
+        after = context.narration_after(number)
+        if after is None:
+            continue
+        head = after.text[:120]
+        for pattern in (_TAG_INVERTED, _TAG_NORMAL):
+            match = pattern.match(head)
+            if match:
+                found = _speaker_from_subject(
+                    context,
+                    quote,
+                    match.group("subject"),
+                    after.start + match.start("subject"),
+                    tag=True,
+                )
+                if found:
+                    quote.speaker, why = found
+                    quote.reason = f"explicit ({why}): {head[: match.end()].strip(' ,')}"
+                    return
+    before = context.narration_before(quote.segments[0])
+    if before is not None:
+        tail = before.text[-160:]
+        for pattern in (_TAG_BEFORE, _TAG_BEFORE_INVERTED):
+            match = pattern.search(tail)
+            if match:
+                offset = before.end - len(tail) + match.start("subject")
+                found = _speaker_from_subject(
+                    context, quote, match.group("subject"), offset, tag=True
+                )
+                if found:
+                    quote.speaker, why = found
+                    quote.reason = f"explicit ({why}): {tail[match.start() :].strip()}"
+                    return
+
+
+def _actor(context: _Context, quote: _Quote, sentence: str, offset: int) -> tuple[str, str] | None:
+    """Who acts in a sentence: the one perceived ("Buffy heard Spike chuckle") or the
+    subject ("Spike squeezed her hand")."""
+    perceived = _PERCEPTION.search(sentence)
+    if perceived:
+        group = "subject" if perceived.group("subject") else "seen"
+        subject = perceived.group(group)
+        position = offset + perceived.start(group)
+        if subject in ("him", "her"):
+            gender = MALE if subject == "him" else FEMALE
+            name = context.recent(position, gender, set(quote.addressees))
+        else:
+            found = _speaker_from_subject(context, quote, subject, position)
+            name = found[0] if found else None
+        if name and name not in quote.addressees:
+            return name, "perceived"
+    if _LISTENING.search(sentence):
+        return None  # the listener is not the one speaking
+    match = re.match(
+        rf"\s*(?:(?:Then|But|And|So|Now|then|but|and|so|now)\s+)?{_SUBJECT}\s+[a-z]+", sentence
+    )
+    if not match:
+        return None
+    subject = match.group("subject")
+    if subject in ("they", "we", "it", "They", "We", "It"):
+        return None
+    subject = subject if subject not in ("He", "She") else subject.lower()
+    found = _speaker_from_subject(context, quote, subject, offset + match.start("subject"))
+    if found and found[0] not in quote.addressees:
+        return found
+    return None
+
+
+def _beat(context: _Context, quote: _Quote) -> None:
+    """The acting character of the sentence beside the quote, in the same paragraph."""
+    candidates: list[tuple[Segment, str]] = []
+    after = context.narration_after(quote.segments[-1])
+    before = context.narration_before(quote.segments[0])
+    if before is not None:
+        sentences = _SENTENCE.findall(before.text)
+        if sentences:
+            candidates.append((before, sentences[-1]))
+    if after is not None:
+        sentences = _SENTENCE.findall(after.text)
+        if sentences:
+            candidates.append((after, sentences[0]))
+    for segment, sentence in candidates:
+        offset = segment.start + segment.text.find(sentence)
+        found = _actor(context, quote, sentence, offset)
+        if found:
+            quote.speaker = found[0]
+            quote.reason = f"beat ({found[1]}): {sentence.strip()[:80]}"
+            return
+
+
+def _previous_paragraph(context: _Context, quote: _Quote) -> None:
+    """A quote alone in its paragraph, right after a paragraph of narration: the one who
+    acted last in that narration speaks ("He placed a finger under her chin." / "…")."""
+    first = context.segments[quote.segments[0]]
+    own = [context.segments[n] for n in context.by_paragraph.get(first.paragraph, [])]
+    if any(s.kind == NARRATION for s in own):
+        return
+    previous = [context.segments[n] for n in context.by_paragraph.get(first.paragraph - 1, [])]
+    if not previous or any(s.kind == DIALOGUE for s in previous):
+        return
+    if previous[0].scene != first.scene or previous[0].chapter != first.chapter:
+        return
+    text = previous[-1].text
+    sentences = _SENTENCE.findall(text)
+    if not sentences:
+        return
+    for sentence in (sentences[-1], sentences[0]) if len(sentences) > 1 else (sentences[0],):
+        offset = previous[-1].start + text.find(sentence)
+        found = _actor(context, quote, sentence, offset)
+        if found:
+            quote.speaker = found[0]
+            quote.reason = f"previous paragraph ({found[1]}): {sentence.strip()[:80]}"
+            return
+
+
+def _same_paragraph(context: _Context, quotes: list[_Quote]) -> None:
+    """Quotes in one paragraph are one speaker's, unless a tag says otherwise."""
+    by_paragraph: dict[int, list[_Quote]] = {}
+    for quote in quotes:
+        by_paragraph.setdefault(quote.paragraphs[0], []).append(quote)
+    for group in by_paragraph.values():
+        known = [q for q in group if q.speaker]
+        if not known or len(known) == len(group):
+            continue
+        for quote in group:
+            if quote.speaker is None:
+                source = min(known, key=lambda q: abs(q.segments[0] - quote.segments[0]))
+                quote.speaker = source.speaker
+                quote.reason = "paragraph: same paragraph as another quote of theirs"
+
+
+def _turns(context: _Context, quotes: list[_Quote]) -> None:
+    """Alternate speakers through runs of consecutive quote paragraphs."""
+    runs: list[list[_Quote]] = []
+    for quote in quotes:
+        if runs and _continues_run(context, runs[-1][-1], quote):
+            runs[-1].append(quote)
+        else:
+            runs.append([quote])
+    for run in runs:
+        _fill_run(context, run)
+
+
+def _continues_run(context: _Context, previous: _Quote, quote: _Quote) -> bool:
+    """Quotes in neighbouring paragraphs, with little narration between, form one exchange."""
+    last = previous.paragraphs[-1]
+    first = quote.paragraphs[0]
+    if first == last:
+        return True
+    if first - last > 2:
+        return False
+    gap = [
+        context.segments[n] for p in range(last + 1, first) for n in context.by_paragraph.get(p, [])
+    ]
+    if any(s.kind == DIALOGUE for s in gap):
+        return True
+    words = sum(len(s.text.split()) for s in gap)
+    previous_segment = context.segments[previous.segments[0]]
+    current_segment = context.segments[quote.segments[0]]
+    return (
+        words <= 60
+        and previous_segment.scene == current_segment.scene
+        and (previous_segment.chapter == current_segment.chapter)
+    )
+
+
+def _fill_run(context: _Context, run: list[_Quote]) -> None:
+    turns: list[_Quote] = []
+    for quote in run:
+        # Quotes of one paragraph are one turn.
+        if turns and turns[-1].paragraphs[-1] == quote.paragraphs[0]:
+            continue
+        turns.append(quote)
+    participants = _participants(context, turns)
+    if participants and not any(t.speaker for t in turns):
+        # No clue anywhere in the exchange: it opens with the person named last.
+        turns[0].speaker = participants[0]
+        turns[0].reason = "turns: the exchange opens with the person named last"
+    changed = True
+    while changed:
+        changed = False
+        for position, quote in enumerate(turns):
+            if quote.speaker is not None:
+                continue
+            guess = _turn_guess(turns, position, participants)
+            if guess:
+                quote.speaker, quote.reason = guess
+                changed = True
+    for quote in run:
+        if quote.speaker is None:
+            sibling = next(
+                (t for t in turns if t.paragraphs[-1] == quote.paragraphs[0] and t.speaker), None
+            )
+            if sibling:
+                quote.speaker, quote.reason = sibling.speaker, "paragraph"
+
+
+def _participants(context: _Context, turns: list[_Quote]) -> list[str]:
+    """The people in an exchange: its known speakers and addressees, then a group named in
+    the narration just before it ("she could hear the girls asking questions"), then the
+    people named just before it."""
+    counts: Counter = Counter()
+    for quote in turns:
+        if quote.speaker:
+            counts[quote.speaker] += 2
+        for name in quote.addressees:
+            counts[name] += 1
+    people = [name for name, _ in counts.most_common()]
+    start = context.segments[turns[0].segments[0]].start
+    group = _recent_group(context, start)
+    lead_in = " ".join(
+        s.text
+        for s in context.segments
+        if s.kind == NARRATION and s.spoken and start - 1500 < s.start < start
+    )
+    if group and group not in people and re.search(rf"\b{group}\b", lead_in):
+        people.append(group)
+    exclude = set(people)
+    while len(people) < 2:
+        name = context.recent(start, None, exclude, limit=3000)
+        if name is None:
+            break
+        people.append(name)
+        exclude.add(name)
+    return people
+
+
+def _turn_guess(
+    turns: list[_Quote], position: int, participants: list[str]
+) -> tuple[str, str] | None:
+    quote = turns[position]
+    two_back = turns[position - 2].speaker if position >= 2 else None
+    two_ahead = turns[position + 2].speaker if position + 2 < len(turns) else None
+    previous = turns[position - 1].speaker if position >= 1 else None
+    following = turns[position + 1].speaker if position + 1 < len(turns) else None
+    for candidate, why in (
+        (two_back, "turns: same as two quotes back"),
+        (two_ahead, "turns: same as two quotes ahead"),
+    ):
+        if (
+            candidate
+            and candidate != previous
+            and candidate != following
+            and (candidate not in quote.addressees)
+        ):
+            return candidate, why
+    # Addressed by the previous quote: the addressee answers.
+    if position >= 1:
+        for name in turns[position - 1].addressees:
+            if name != previous:
+                return name, "turns: addressed in the quote before"
+    neighbour = previous or following
+    if neighbour:
+        for other in _nearby_speakers(turns, position) + participants:
+            if other != neighbour and other not in quote.addressees:
+                return other, "turns: the other person in the exchange"
+    return None
+
+
+def _nearby_speakers(turns: list[_Quote], position: int, reach: int = 6) -> list[str]:
+    """Known speakers of the turns around ``position``, nearest first."""
+    found: list[str] = []
+    for distance in range(1, reach + 1):
+        for index in (position - distance, position + distance):
+            if 0 <= index < len(turns):
+                speaker = turns[index].speaker
+                if speaker and speaker not in found:
+                    found.append(speaker)
+    return found
+
+
+def _nearest(context: _Context, quote: _Quote) -> None:
+    start = context.segments[quote.segments[0]].start
+    name = context.recent(start, None, set(quote.addressees), limit=6000)
+    if name:
+        quote.speaker, quote.reason = name, "nearest: last person named before the quote"
+    else:
+        quote.speaker, quote.reason = "unknown", "no clue found"

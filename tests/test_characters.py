@@ -1,0 +1,83 @@
+"""Finding characters: names, aliases, gender — on passages written for these tests."""
+
+from __future__ import annotations
+
+from narrate.characters import find_characters
+from narrate.model import FEMALE, MALE
+
+
+def index_of(text: str):
+    return find_characters([(0, text)], text)
+
+
+def test_capitalised_sentence_starters_are_not_names():
+    text = (
+        "Then Hal walked in. Well, it was late. Then Hal sat down, and the cat slept. "
+        "Well then, thought Hal; then the kettle boiled. Hal smiled."
+    )
+    names = set(index_of(text).characters)
+    assert "Hal" in names
+    assert not names & {"Then", "Well", "Then Hal"}
+
+
+def test_honorifics_give_gender_and_keep_spouses_apart():
+    text = (
+        "Mr. Fairweather read the paper. Mrs. Fairweather poured the tea. "
+        "Mr. Fairweather sighed, and Mrs. Fairweather laughed at him."
+    )
+    index = index_of(text)
+    assert index.resolve("Mr. Fairweather") != index.resolve("Mrs. Fairweather")
+    assert index.gender(index.resolve("Mr. Fairweather")) == MALE
+    assert index.gender(index.resolve("Mrs. Fairweather")) == FEMALE
+
+
+def test_short_form_joins_the_longer_name():
+    text = (
+        "Mr. Quillon arrived at noon. Quillon was tired. Later Mr. Quillon ate, and "
+        "Quillon slept."
+    )
+    index = index_of(text)
+    assert index.resolve("Quillon") == index.resolve("Mr. Quillon")
+
+
+def test_pronouns_after_a_subject_give_gender():
+    text = (
+        "Rowan closed his book. Rowan rubbed his eyes and yawned. Later Rowan found his "
+        "coat. Isolde fetched her shawl. Isolde said nothing; she smiled instead. Isolde "
+        "tied herself a scarf."
+    )
+    index = index_of(text)
+    assert index.gender("Rowan") == MALE
+    assert index.gender("Isolde") == FEMALE
+
+
+def test_her_as_an_object_does_not_make_the_subject_female():
+    text = (
+        "Corin squeezed her hand. Corin kissed her cheek. Corin held her coat while he "
+        "waited. Corin rubbed his chin."
+    )
+    assert index_of(text).gender("Corin") == MALE
+
+
+def test_places_after_travel_prepositions_are_not_characters():
+    text = (
+        "They drove to Pendlebury. In Pendlebury the rain fell. From Pendlebury they went "
+        "north, and Edwin slept. Edwin woke in Pendlebury again."
+    )
+    names = set(index_of(text).characters)
+    assert "Edwin" in names
+    assert "Pendlebury" not in names
+
+
+def test_a_name_seen_once_is_not_a_character():
+    text = "Mabel went out. Mabel came back. The postman, Arthur, waved."
+    names = set(index_of(text).characters)
+    assert "Mabel" in names
+    assert "Arthur" not in names
+
+
+def test_mentions_find_names_in_text():
+    text = "Greta ran. Greta jumped. Then Greta laughed at Olaf, and Olaf laughed too."
+    index = index_of(text)
+    found = [m.name for m in index.mentions("Later Greta saw Olaf.")]
+    assert found == ["Greta", "Olaf"]

@@ -1,0 +1,131 @@
+"""Speaker attribution on short passages written for these tests."""
+
+from __future__ import annotations
+
+from narrate.characters import find_characters
+from narrate.model import NARRATION, NARRATOR
+from narrate.quotes import segment_book
+from narrate.readers.text import parse_text
+from narrate.speakers import attribute
+
+
+def speakers_of(text: str) -> list[tuple[str, str, str]]:
+    """(quote text, speaker, reason) for each dialogue segment of ``text``."""
+    book = parse_text(text, "test.txt")
+    segments = segment_book(book)
+    narration = [(s.start, s.text) for s in segments if s.kind == NARRATION and s.spoken]
+    index = find_characters(narration, book.source)
+    result = attribute(segments, index)
+    return [(s.text, s.speaker, s.reason) for s in result.segments if s.is_dialogue]
+
+
+def speaker(lines: list[tuple[str, str, str]], opening: str) -> str:
+    matches = [who for text, who, _ in lines if text.startswith(opening)]
+    assert matches, f"no quote starts with {opening!r}: {[t for t, _, _ in lines]}"
+    return matches[0]
+
+
+HARBOUR = """Mara Penhallow kept the lamp. Her husband Tom kept the stores. Mara liked the
+night watch; Tom liked his breakfast.
+
+"""
+
+
+def test_speech_verb_after_the_quote_names_the_speaker():
+    lines = speakers_of(HARBOUR + '"The tide is turning," said Mara.\n\n"So it is," Tom replied.\n')
+    assert speaker(lines, "The tide") == "Mara"
+    assert speaker(lines, "So it is") == "Tom"
+
+
+def test_speech_verb_before_the_quote_names_the_speaker():
+    lines = speakers_of(HARBOUR + 'Tom said, "Light the lamp early."\n')
+    assert speaker(lines, "Light the lamp") == "Tom"
+
+
+def test_explicit_attribution_says_why():
+    lines = speakers_of(HARBOUR + '"Tea?" asked Tom.\n')
+    assert lines[0][2].startswith("explicit")
+
+
+def test_pronoun_tag_resolves_to_the_last_person_of_that_gender():
+    text = HARBOUR + (
+        "Tom went down to the boat. Mara stayed by the window and watched the rain.\n\n"
+        '"He will be soaked," she said.\n'
+    )
+    assert speaker(speakers_of(text), "He will be soaked") == "Mara"
+
+
+def test_action_beat_gives_the_speaker():
+    text = HARBOUR + 'Tom set down the lantern. "We wait."\n\nMara frowned. "For how long?"\n'
+    lines = speakers_of(text)
+    assert speaker(lines, "We wait") == "Tom"
+    assert speaker(lines, "For how long") == "Mara"
+
+
+def test_vocative_names_the_listener_not_the_speaker():
+    text = HARBOUR + (
+        'Tom carried the oil up the stairs and filled the lamp.\n\n"Thank you, Tom."\n\n'
+        '"Any time," Tom said.\n'
+    )
+    lines = speakers_of(text)
+    assert speaker(lines, "Thank you, Tom").startswith("Mara")
+
+
+def test_interrupted_quote_keeps_one_speaker():
+    text = HARBOUR + '"Sit down," Mara said. "You look frozen."\n'
+    lines = speakers_of(text)
+    assert [who for _, who, _ in lines] == ["Mara", "Mara"]
+
+
+def test_turn_taking_alternates_untagged_lines():
+    text = HARBOUR + (
+        '"The glass is falling," Tom said.\n\n'
+        '"How far?" asked Mara.\n\n'
+        '"Further than last winter."\n\n'
+        '"Then we light early."\n\n'
+        '"It is barely four."\n\n'
+        '"I know what time it is."\n'
+    )
+    lines = speakers_of(text)
+    assert [who for _, who, _ in lines] == ["Tom", "Mara", "Tom", "Mara", "Tom", "Mara"]
+    assert lines[2][2].startswith("turns")
+
+
+def test_a_group_can_speak():
+    text = HARBOUR + (
+        "The fishermen waited on the quay with ropes.\n\n"
+        '"Welcome home!" the fishermen shouted together.\n\n'
+        '"Is there room by the fire?" one of the girls asked.\n'
+    )
+    lines = speakers_of(text)
+    assert speaker(lines, "Welcome home") == "the fishermen"
+    assert speaker(lines, "Is there room") == "the girls"
+
+
+def test_heard_someone_laugh_makes_them_the_speaker():
+    text = (
+        "Anna and Ben sat on the wall. Anna watched the boats; Ben watched the gulls.\n\n"
+        'Anna heard Ben laugh. "You missed it again."\n'
+    )
+    assert speaker(speakers_of(text), "You missed it") == "Ben"
+
+
+def test_first_person_narrator_speaks_in_the_narrators_name():
+    text = (
+        "I had lived by the sea all my life, and I knew my neighbours well. I knew their "
+        "boats and I knew their dogs. I walked every morning; I swam every evening. I told "
+        "my friend Jonah everything, and I trusted him. I liked him, and I think he liked "
+        "me. I was younger then. I was braver, and I was a fool. I thought so, at least. "
+        "I still think so now. I sometimes wonder what I would change.\n\n"
+        "Jonah knocked at the door.\n\n"
+        '"Come in," I said.\n'
+    )
+    assert speaker(speakers_of(text), "Come in") == NARRATOR
+
+
+def test_every_dialogue_segment_gets_a_speaker():
+    text = HARBOUR + '"Who is there?"\n\n"Only the wind."\n'
+    lines = speakers_of(text)
+    assert len(lines) == 2
+    assert all(who for _, who, _ in lines)
+    assert lines[0][1] != lines[1][1]
