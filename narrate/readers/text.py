@@ -402,6 +402,8 @@ def parse_text(
     body_start = _read_front_matter(paragraphs, header)
     notes = [p for p in paragraphs[:body_start] if is_note(p) or _is_summary(p)]
     body = paragraphs[body_start:]
+    body, contents = _without_table_of_contents(body)
+    skipped += contents
     body, end_notes = _split_end_notes(body)
     notes += end_notes
     if keep_notes:
@@ -440,6 +442,35 @@ def _within_gutenberg_markers(
     return paragraphs[first:last], paragraphs[:first] + paragraphs[last:]
 
 
+_CONTENTS = re.compile(r"^(?:table\s+of\s+)?contents\.?$", re.IGNORECASE)
+
+
+def _without_table_of_contents(
+    body: list[Paragraph],
+) -> tuple[list[Paragraph], list[Paragraph]]:
+    """A "Contents" line and the list of headings under it are not read aloud."""
+    for index, paragraph in enumerate(body[:60]):
+        if not _CONTENTS.match(flat(paragraph.text)):
+            continue
+        end = index + 1
+        while end < len(body) and _is_contents_entry(body[end]):
+            end += 1
+        # The last heading before the prose is the first chapter's own heading.
+        if end < len(body) and end - 1 > index and parse_heading(body[end - 1]) is not None:
+            end -= 1
+        return body[:index] + body[end:], body[index:end]
+    return body, []
+
+
+def _is_contents_entry(paragraph: Paragraph) -> bool:
+    """A paragraph of the table of contents: headings, one per line."""
+    lines = [line for line in lines_of(paragraph) if line]
+    return bool(lines) and all(
+        parse_heading(Paragraph(0, len(line), re.sub(r"[\s.]+\d+$", "", line))) is not None
+        for line in lines
+    )
+
+
 def _is_summary(paragraph: Paragraph) -> bool:
     label = _label(paragraph)
     return bool(label and label[0] in _SUMMARY_LABELS)
@@ -470,6 +501,19 @@ def _read_front_matter(paragraphs: list[Paragraph], header: _Header) -> int:
         by_line = _BY_LINE.match(text)
         if by_line and header.author is None and len(text.split()) <= 8:
             header.author = by_line.group("author").strip()
+            index += 1
+            continue
+        lines = [line for line in lines_of(paragraph) if line]
+        if (
+            header.title is None
+            and len(lines) == 2
+            and _BY_LINE.match(lines[1])
+            and len(lines[1].split()) <= 8
+            and parse_heading(Paragraph(0, len(lines[0]), lines[0])) is None
+            and _looks_like_title(Paragraph(0, len(lines[0]), lines[0]))
+        ):
+            header.title = _display_title(lines[0].strip("_* "))
+            header.author = header.author or _BY_LINE.match(lines[1]).group("author").strip()
             index += 1
             continue
         next_text = flat(paragraphs[index + 1].text) if index + 1 < len(paragraphs) else ""

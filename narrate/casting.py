@@ -1,0 +1,152 @@
+"""Casting: give the narrator and every speaker a voice profile.
+
+Pure. The policy:
+
+- characters named in the voices file get exactly their profile (matched by name or alias);
+- everyone else gets a profile from the pool of their gender (unknown: the neutral pool),
+  the biggest parts first, so the biggest parts get distinct voices;
+- a profile is shared only when a pool runs out, and then with the speaker it overlaps
+  least (fewest chapters in common), so speakers of one chapter sound different;
+- no pooled voice sounds like the narrator (same engine voice);
+- a first-person narrator's own quotes keep the narrator's voice;
+- the same input always gives the same casting.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+
+from narrate.model import (
+    FEMALE,
+    MALE,
+    NARRATOR,
+    NEUTRAL,
+    Cast,
+    Character,
+    Segment,
+    VoiceProfile,
+    VoicesConfig,
+)
+
+_FEMALE_NOUNS = set(
+    """
+    woman women lady ladies girl girls mother sister sisters aunt queen princess duchess
+    wife widow maid maids lass lasses madam mistress daughter niece grandmother
+    housekeeper landlady nurse nun witch hostess waitress actress countess baroness
+    """.split()
+)
+_MALE_NOUNS = set(
+    """
+    man men gentleman gentlemen boy boys father brother brothers uncle king prince duke
+    husband son nephew grandfather lad lads fellow fellows sir lord landlord master
+    butler footman footmen fishermen sailors soldiers policeman constable monk priest
+    waiter host actor count baron stranger
+    """.split()
+)
+
+
+def configured_name(config: VoicesConfig, speaker: str, aliases: Iterable[str] = ()) -> str | None:
+    """The voices-file character a speaker is, by name or alias (case-insensitive)."""
+    wanted = {speaker.lower(), *(a.lower() for a in aliases)}
+    for name, entry in config.characters.items():
+        names = {name.lower(), *(a.lower() for a in entry.aliases)}
+        if wanted & names:
+            return name
+    return None
+
+
+def speaker_gender(name: str, character: Character | None) -> str | None:
+    """A speaker's gender: the character's, or the noun of a group or description."""
+    if character is not None and character.gender:
+        return character.gender
+    words = re.findall(r"[a-z]+", name.lower())
+    if words and (words[0] == "the" or len(words) > 1 or name[:1].islower()):
+        noun = words[-1]
+        if noun in _FEMALE_NOUNS:
+            return FEMALE
+        if noun in _MALE_NOUNS:
+            return MALE
+    return None
+
+
+def cast_voices(
+    config: VoicesConfig,
+    lines: Mapping[str, int],
+    characters: Mapping[str, Character],
+    segments: Iterable[Segment] = (),
+) -> Cast:
+    """A profile for each speaker in ``lines`` (speaker name -> number of quotes)."""
+    chapters: dict[str, set[int]] = {}
+    for segment in segments:
+        if segment.is_dialogue:
+            chapters.setdefault(segment.speaker, set()).add(segment.chapter)
+    reserved = {entry.profile.id for entry in config.characters.values()}
+    assigned: dict[str, VoiceProfile] = {}
+    users: dict[str, list[str]] = {}
+    order = sorted(lines, key=lambda name: (-lines[name], name))
+    for speaker in order:
+        if speaker == NARRATOR:
+            assigned[speaker] = config.narrator
+            continue
+        character = characters.get(speaker)
+        name = configured_name(config, speaker, character.aliases if character else ())
+        if name is not None:
+            assigned[speaker] = config.characters[name].profile
+            continue
+        pool = _pool(config, speaker_gender(speaker, character), reserved)
+        if not pool:
+            assigned[speaker] = config.narrator
+            continue
+        profile = _least_shared(pool, users, chapters, speaker)
+        assigned[speaker] = profile
+        users.setdefault(profile.id, []).append(speaker)
+    return Cast(narrator=config.narrator, speakers=assigned)
+
+
+def _pool(config: VoicesConfig, gender: str | None, reserved: set[str]) -> list[VoiceProfile]:
+    """Profiles for a gender, without the narrator's voice or profiles the file assigns."""
+    order = {
+        FEMALE: (FEMALE, NEUTRAL, MALE),
+        MALE: (MALE, NEUTRAL, FEMALE),
+    }.get(gender or NEUTRAL, (NEUTRAL, FEMALE, MALE))
+    for key in order:
+        profiles = [
+            p
+            for p in config.pools.get(key, ())
+            if p.voice != config.narrator.voice and p.id not in reserved
+        ]
+        if profiles:
+            return profiles
+    return []
+
+
+def _least_shared(
+    pool: list[VoiceProfile],
+    users: dict[str, list[str]],
+    chapters: dict[str, set[int]],
+    speaker: str,
+) -> VoiceProfile:
+    """The first free profile; when none is free, the one whose speakers share the fewest
+    chapters with this speaker."""
+    mine = chapters.get(speaker, set())
+
+    def cost(item: tuple[int, VoiceProfile]) -> tuple[int, int, int]:
+        position, profile = item
+        others = users.get(profile.id, [])
+        overlap = sum(len(mine & chapters.get(other, set())) for other in others)
+        return (overlap, len(others), position)
+
+    return min(enumerate(pool), key=cost)[1]
+
+
+def count_lines(segments: Iterable[Segment]) -> Counter:
+    """Quotes per speaker (a quote split in parts counts once)."""
+    seen: set[int] = set()
+    counts: Counter = Counter()
+    for segment in segments:
+        if segment.is_dialogue and segment.quote not in seen:
+            seen.add(segment.quote)  # type: ignore[arg-type]
+            counts[segment.speaker] += 1
+    return counts

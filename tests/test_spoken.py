@@ -1,0 +1,113 @@
+"""Tests of what the engine is given to say: speakable text and sentences."""
+
+from __future__ import annotations
+
+import pytest
+
+from narrate.spoken import roman_to_int, sentences, speakable
+
+DASH = "\u2014"
+
+
+def test_speakable_joins_wrapped_lines_and_collapses_space():
+    assert speakable("The rain\nfell  hard\r\non the\troof.") == "The rain fell hard on the roof."
+
+
+def test_speakable_drops_emphasis_marks_but_not_underscores_inside_words():
+    assert speakable("She was _very_ sure, *quite* sure.") == "She was very sure, quite sure."
+    assert speakable("_Really?_ he said.") == "Really? he said."
+    assert speakable("a snake_case_name stays") == "a snake_case_name stays"
+
+
+@pytest.mark.parametrize(
+    "text", ["He stopped--then ran.", "He stopped -- then ran.", "He stopped---then ran."]
+)
+def test_speakable_turns_double_hyphens_into_a_dash_pause(text):
+    assert speakable(text) == f"He stopped {DASH} then ran."
+
+
+def test_speakable_trims_a_trailing_dash():
+    assert speakable("I thought--") == "I thought"
+
+
+@pytest.mark.parametrize(
+    ("heading", "said"),
+    [
+        ("Chapter IV", "Chapter 4."),
+        ("Chapter I: The Bertolini", "Chapter 1: The Bertolini."),
+        ("Part II", "Part 2."),
+        ("Book xii", "Book 12."),
+        ("Chapter 12", "Chapter 12."),
+        ("Prologue", "Prologue."),
+        ("Chapter 3: Why?", "Chapter 3: Why?"),
+    ],
+)
+def test_speakable_headings_say_numbers_and_end_with_a_stop(heading, said):
+    assert speakable(heading, heading=True) == said
+
+
+def test_roman_numbers_outside_headings_are_left_alone():
+    assert speakable("Chapter IV") == "Chapter IV"
+    assert speakable("King Louis XIV was there.") == "King Louis XIV was there."
+
+
+def test_speakable_lowercases_long_all_caps_words_only():
+    assert speakable("NOBODY MOVED until the BELL rang.") == "nobody moved until the bell rang."
+    assert speakable("DON'T move.") == "don't move."
+    # Short capitals are likely acronyms and are kept.
+    assert speakable("The FBI said OK.") == "The FBI said OK."
+
+
+@pytest.mark.parametrize(
+    ("numeral", "value"),
+    [("I", 1), ("iv", 4), ("IX", 9), ("XL", 40), ("XIV", 14), ("MCMXCIV", 1994), ("MMXXV", 2025)],
+)
+def test_roman_to_int(numeral, value):
+    assert roman_to_int(numeral) == value
+
+
+@pytest.mark.parametrize("text", ["", "ABC", "I V", "12"])
+def test_roman_to_int_rejects_non_numerals(text):
+    assert roman_to_int(text) is None
+
+
+@pytest.mark.parametrize("text", ["VX", "IIX", "IC", "DIM"])
+def test_roman_to_int_rejects_malformed_numerals(text):
+    assert roman_to_int(text) is None
+
+
+def test_sentences_split_at_stops_questions_and_exclamations():
+    assert sentences("It rained. Was it cold? Very! We went home.") == [
+        "It rained.",
+        "Was it cold?",
+        "Very!",
+        "We went home.",
+    ]
+
+
+def test_sentences_do_not_split_after_titles_or_initials():
+    assert sentences("Mr. Smith met Mrs. Park and Dr. Lee. They talked.") == [
+        "Mr. Smith met Mrs. Park and Dr. Lee.",
+        "They talked.",
+    ]
+    assert sentences("J. R. Tolkien wrote it. Really.") == ["J. R. Tolkien wrote it.", "Really."]
+
+
+def test_sentences_need_a_capital_after_the_stop():
+    assert sentences("He said wait... and then nothing.") == ["He said wait... and then nothing."]
+    assert sentences("Wait... What?") == ["Wait...", "What?"]
+
+
+def test_sentences_of_empty_text():
+    assert sentences("") == []
+    assert sentences("   ") == []
+
+
+def test_sentences_split_after_contractions_and_possessives():
+    assert sentences("I really can't. She left.") == ["I really can't.", "She left."]
+    assert sentences("The coat was Tom's. He took it.") == ["The coat was Tom's.", "He took it."]
+
+
+def test_sentences_keep_closing_quotes_and_brackets():
+    assert sentences('She read it: "Go on." He did.') == ['She read it: "Go on."', "He did."]
+    assert sentences("(He left.) Then she sat.") == ["(He left.)", "Then she sat."]
