@@ -33,8 +33,7 @@ def test_honorifics_give_gender_and_keep_spouses_apart():
 
 def test_short_form_joins_the_longer_name():
     text = (
-        "Mr. Quillon arrived at noon. Quillon was tired. Later Mr. Quillon ate, and "
-        "Quillon slept."
+        "Mr. Quillon arrived at noon. Quillon was tired. Later Mr. Quillon ate, and Quillon slept."
     )
     index = index_of(text)
     assert index.resolve("Quillon") == index.resolve("Mr. Quillon")

@@ -1,0 +1,318 @@
+"""The ``narrate`` command: a thin shell over :mod:`narrate.pipeline`.
+
+It turns flags into calls, shows progress, and turns a :class:`NarrateError` into one line
+on stderr and an exit code (1: the work failed; 2: bad usage or configuration). A
+traceback is shown only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from narrate import __version__
+from narrate.errors import EXIT_FAILURE, NarrateError
+from narrate.model import NARRATOR, Script
+
+_debug = False
+
+
+class _Group(click.Group):
+    """Reports NarrateErrors as one line, and Ctrl-C as an interruption."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except NarrateError as error:
+            if _debug:
+                raise
+            _fail(str(error), error.exit_code)
+        except KeyboardInterrupt:
+            if _debug:
+                raise
+            _fail("interrupted", 130)
+        except BrokenPipeError:
+            # The reader went away (`narrate script … | head`): stop quietly.
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - flushing at exit must not fail
+            sys.exit(0)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as error:  # a bug or an unexpected failure: still one line
+            if _debug:
+                raise
+            _fail(
+                f"unexpected error: {type(error).__name__}: {error} "
+                "(run with --debug for the traceback)",
+                EXIT_FAILURE,
+            )
+
+
+def _fail(message: str, code: int) -> None:
+    lines = message.splitlines() or [message]
+    for line in lines:
+        click.echo(f"narrate: error: {line}", err=True)
+    sys.exit(code)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="narrate")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+def main(debug: bool) -> None:
+    """Turn a story into a multi-voice audiobook: tagged, chaptered MP3s, offline."""
+    global _debug
+    _debug = debug
+
+
+_input = click.argument(
+    "input_path", metavar="INPUT", type=click.Path(dir_okay=False, path_type=Path)
+)
+_voices = click.option(
+    "--voices",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Voices file (default: ./voices.yaml if present, else the built-in one).",
+)
+_title = click.option("--title", default=None, help="Book title (default: from the text).")
+_author = click.option("--author", default=None, help="Author (default: from the text).")
+_keep_notes = click.option(
+    "--keep-notes", is_flag=True, help="Also read author's notes, disclaimers and summary."
+)
+
+
+@main.command()
+@_input
+@_voices
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("out"),
+    show_default=True,
+    help="Output folder.",
+)
+@_title
+@_author
+@click.option(
+    "--cover",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Cover image (JPEG or PNG) to embed.",
+)
+@click.option(
+    "--bitrate",
+    type=int,
+    default=64,
+    show_default=True,
+    help="MP3 bitrate in kbit/s (constant bitrate, mono).",
+)
+@_keep_notes
+@click.option("--series", default=None, help="Series name, for the series tag.")
+@click.option("--series-part", default=None, help="Part of the series, e.g. 2.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar, no summary.")
+def render(
+    input_path, voices, out, title, author, cover, bitrate, keep_notes, series, series_part, quiet
+):
+    """Render INPUT into OUT/<Author>/<Title>/NN - <Chapter>.mp3."""
+    from narrate.pipeline import render as render_book
+
+    bar = None if quiet else _Progress()
+    started = time.monotonic()
+    result = render_book(
+        input_path,
+        voices=voices,
+        out=out,
+        title=title,
+        author=author,
+        cover=cover,
+        bitrate=bitrate,
+        keep_notes=keep_notes,
+        series=series,
+        series_part=series_part,
+        progress=bar.update if bar else None,
+    )
+    if bar:
+        bar.finish()
+    if quiet:
+        return
+    script = result.script
+    click.echo(
+        f"Rendered {len(result.tracks)} chapter{'s' * (len(result.tracks) != 1)}, "
+        f"{_clock(result.duration)} of audio, in {time.monotonic() - started:.1f} s."
+    )
+    _print_cast(script)
+    click.echo(f"Files: {result.folder}")
+    for track in result.tracks:
+        click.echo(f"  {track.path.name}  ({_clock(track.duration)})")
+
+
+@main.command()
+@_input
+@_voices
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "jsonl"]),
+    default="text",
+    show_default=True,
+    help="Screenplay text, or JSON Lines.",
+)
+@_title
+@_author
+@_keep_notes
+def script(input_path, voices, output_format, title, author, keep_notes):
+    """Print the attributed script of INPUT, without synthesizing it."""
+    from narrate.pipeline import script as make_script
+
+    result = make_script(
+        input_path, voices=voices, title=title, author=author, keep_notes=keep_notes
+    )
+    if output_format == "jsonl":
+        _print_jsonl(result)
+    else:
+        _print_text(result)
+
+
+@main.command()
+@click.option(
+    "--lang", default="en", show_default=True, help="Language prefix; 'all' lists every language."
+)
+def voices(lang):
+    """List the voices and variants the speech engine offers."""
+    from narrate.engine import get_engine
+
+    engine = get_engine()
+    listed = engine.voices(None if lang == "all" else lang)
+    bases = [v for v in listed if not v.id.startswith("+")]
+    variants = [v for v in listed if v.id.startswith("+")]
+    click.echo(f"Speech engine: {engine.name} ({engine.version})")
+    click.echo(f"Voices ({len(bases)}):")
+    for voice in bases:
+        click.echo(f"  {voice.id:<24} {voice.name:<36} {voice.gender or ''}")
+    if variants:
+        example = bases[0].id if bases else "en-us"
+        click.echo(f"Variants ({len(variants)}), combined with a voice as {example}+f3:")
+        for voice in variants:
+            click.echo(f"  {voice.id:<24} {voice.name:<36} {voice.gender or ''}")
+
+
+def _print_jsonl(result: Script) -> None:
+    out = sys.stdout
+    for segment in result.segments:
+        record = {
+            "chapter": segment.chapter,
+            "kind": segment.kind,
+            "speaker": segment.speaker if segment.is_dialogue else NARRATOR,
+            "voice": result.cast.profile_for(segment.speaker).id,
+            "start": segment.start,
+            "end": segment.end,
+            "text": segment.text,
+        }
+        if segment.quote is not None:
+            record["quote"] = segment.quote
+        if segment.reason:
+            record["reason"] = segment.reason
+        if not segment.spoken:
+            record["spoken"] = False
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def _print_text(result: Script) -> None:
+    book = result.book
+    click.echo(f"{book.title} — {book.author}")
+    chapter = None
+    for segment in result.segments:
+        if not segment.spoken:
+            continue
+        if segment.chapter != chapter:
+            chapter = segment.chapter
+            click.echo("")
+        text = " ".join(segment.text.split())
+        if segment.heading:
+            click.echo(f"## {text}")
+        elif segment.is_dialogue:
+            name = segment.speaker.upper() if segment.speaker != NARRATOR else "NARRATOR (I)"
+            click.echo(f"{name}: {text}")
+        else:
+            click.echo(f"        {text}")
+    click.echo("")
+    _print_cast(result)
+
+
+def _print_cast(result: Script) -> None:
+    counts = Counter({c.name: c.lines for c in result.characters})
+    click.echo(f"Narrator: {result.cast.narrator.id}")
+    if counts:
+        width = max(len(name) for name in counts)
+        click.echo("Speakers:")
+        genders = {c.name: c.gender for c in result.characters}
+        for name, lines in counts.most_common():
+            profile = result.cast.profile_for(name)
+            click.echo(
+                f"  {name:<{width}}  {lines:4d} line{'s' * (lines != 1)}  "
+                f"{(genders.get(name) or '?'):<7} {profile.id}"
+            )
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+class _Progress:
+    """One line on stderr: the whole book's progress and the current chapter's."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.book_total = 0
+        self.done = 0
+        self.chapter = 0
+        self.chapter_total = 0
+        self.in_chapter = 0
+        self.started = time.monotonic()
+        self.last = 0.0
+
+    def update(self, event: str, value: int, total: int) -> None:
+        if event == "book":
+            self.book_total = total
+        elif event == "chapter":
+            self.chapter, self.chapter_total, self.in_chapter = value, total, 0
+        elif event == "segment":
+            self.done += value
+            self.in_chapter += value
+        elif event == "written" and not self.tty:
+            click.echo(
+                f"chapter {value}/{total} written ({time.monotonic() - self.started:.1f} s)",
+                err=True,
+            )
+        now = time.monotonic()
+        if self.tty and (now - self.last > 0.1 or event != "segment"):
+            self.last = now
+            overall = self.done / max(1, self.book_total)
+            chapter = self.in_chapter / max(1, self.chapter_total)
+            click.echo(
+                f"\r{_bar(overall)} {overall:4.0%}  chapter {self.chapter} "
+                f"{_bar(chapter, 12)} {chapter:4.0%}  {now - self.started:6.1f} s ",
+                nl=False,
+                err=True,
+            )
+
+    def finish(self) -> None:
+        if self.tty:
+            click.echo("", err=True)
+
+
+def _bar(fraction: float, width: int = 24) -> str:
+    filled = int(round(max(0.0, min(1.0, fraction)) * width))
+    return "[" + "#" * filled + "-" * (width - filled) + "]"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,267 @@
+"""The pipeline, top to bottom: read → segment → attribute → cast → synthesize →
+assemble → encode and tag.
+
+:func:`script` stops before synthesis (what ``narrate script`` prints); :func:`render`
+goes all the way to tagged MP3 files. Both work from Python as well as from the command
+line, which is a thin shell over them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from narrate.assemble import ChapterAudio, TimedSegment, assemble_chapter
+from narrate.casting import cast_voices, configured_name, count_lines, speaker_gender
+from narrate.characters import find_characters
+from narrate.config import find_voices_file, load_voices
+from narrate.engine import Engine, check_profiles, get_engine
+from narrate.errors import ConfigError, NarrateError
+from narrate.layout import TRACK_PATTERN, book_folder, track_name
+from narrate.model import (
+    NARRATION,
+    NARRATOR,
+    Book,
+    Character,
+    Script,
+    Segment,
+    VoicesConfig,
+)
+from narrate.mp3 import encode_mp3
+from narrate.quotes import segment_book
+from narrate.readers import read_book
+from narrate.speakers import attribute
+from narrate.tags import TrackTags, read_cover, write_tags
+
+#: Default output folder and bitrate (kbit/s).
+DEFAULT_OUT = "out"
+DEFAULT_BITRATE = 64
+
+
+@dataclass(frozen=True)
+class Track:
+    """One written chapter file."""
+
+    path: Path
+    title: str
+    duration: float
+    #: Where each spoken segment sits in the file.
+    timeline: tuple[TimedSegment, ...] = ()
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """What ``render`` wrote."""
+
+    script: Script
+    folder: Path
+    tracks: tuple[Track, ...]
+
+    @property
+    def duration(self) -> float:
+        return sum(t.duration for t in self.tracks)
+
+
+#: Progress events, as (event, value, total): ("book", 0, segments in the book) first;
+#: ("chapter", chapter number, segments in the chapter) when a chapter starts;
+#: ("segment", 1, 0) for each segment spoken; ("written", chapter number, chapters) when its
+#: file is in place.
+Progress = Callable[[str, int, int], None]
+
+
+def make_script(book: Book, config: VoicesConfig) -> Script:
+    """The attributed, cast script of a book (pure: no engine, no files)."""
+    segments = segment_book(book)
+    narration = [(s.start, s.text) for s in segments if s.kind == NARRATION and s.spoken]
+    index = find_characters(narration, book.source)
+    attribution = attribute(segments, index)
+    segments = _apply_voices_file_names(attribution.segments, config, index.characters)
+    lines = count_lines(segments)
+    characters = _speaking_characters(lines, index.characters)
+    cast = cast_voices(config, lines, {c.name: c for c in characters}, segments)
+    return Script(book, tuple(segments), tuple(characters), cast, config.pauses)
+
+
+def _apply_voices_file_names(
+    segments: list[Segment], config: VoicesConfig, characters: dict[str, Character]
+) -> list[Segment]:
+    """A speaker the voices file lists under another name or alias takes that name."""
+    renamed: dict[str, str | None] = {}
+    result = []
+    for segment in segments:
+        if not segment.is_dialogue or segment.speaker == NARRATOR:
+            result.append(segment)
+            continue
+        if segment.speaker not in renamed:
+            character = characters.get(segment.speaker)
+            aliases = character.aliases if character else ()
+            renamed[segment.speaker] = configured_name(config, segment.speaker, aliases)
+        name = renamed[segment.speaker]
+        result.append(replace(segment, speaker=name) if name else segment)
+    return result
+
+
+def _speaking_characters(lines, known: dict[str, Character]) -> list[Character]:
+    characters = []
+    for name, count in sorted(lines.items(), key=lambda item: (-item[1], item[0])):
+        if name == NARRATOR:
+            continue
+        base = known.get(name)
+        gender = speaker_gender(name, base)
+        group = base is None and (name.startswith("the ") or name == "everyone")
+        characters.append(
+            Character(
+                name=name,
+                aliases=base.aliases if base else (),
+                gender=gender,
+                group=(group and name.endswith("s")) or name == "everyone",
+                lines=count,
+            )
+        )
+    return characters
+
+
+def load_config(voices: str | Path | None, engine: Engine | None = None) -> VoicesConfig:
+    """Find, read and check the voices file, including that the engine has every voice."""
+    loaded = load_voices(find_voices_file(voices))
+    check_profiles(engine or get_engine(), loaded.profile_locations)
+    return loaded.config
+
+
+def script(
+    path: str | Path,
+    *,
+    voices: str | Path | None = None,
+    title: str | None = None,
+    author: str | None = None,
+    keep_notes: bool = False,
+    engine: Engine | None = None,
+) -> Script:
+    """Read a story and attribute and cast it, without synthesizing anything."""
+    config = load_config(voices, engine)
+    book = read_book(path, title=title, author=author, keep_notes=keep_notes)
+    return make_script(book, config)
+
+
+def render(
+    path: str | Path,
+    *,
+    voices: str | Path | None = None,
+    out: str | Path = DEFAULT_OUT,
+    title: str | None = None,
+    author: str | None = None,
+    cover: str | Path | None = None,
+    bitrate: int = DEFAULT_BITRATE,
+    keep_notes: bool = False,
+    series: str | None = None,
+    series_part: str | None = None,
+    engine: Engine | None = None,
+    progress: Progress | None = None,
+) -> RenderResult:
+    """Render a story into ``OUT/<Author>/<Title>/NN - <Chapter>.mp3``, one per chapter.
+
+    Every file is written under a temporary name and renamed into place only when it is
+    complete and tagged, so an interrupted render never leaves a half-written MP3.
+    """
+    engine = engine or get_engine()
+    cover_image = read_cover(cover) if cover is not None else None
+    result_script = script(
+        path, voices=voices, title=title, author=author, keep_notes=keep_notes, engine=engine
+    )
+    book = result_script.book
+    folder = book_folder(Path(out), book.author, book.title)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise NarrateError(
+            f"{folder}: cannot create the output folder: {error.strerror or error}"
+        ) from None
+    total = len(book.chapters)
+    tracks: list[Track] = []
+    if progress:
+        progress("book", 0, sum(1 for s in result_script.segments if s.spoken))
+    for chapter in book.chapters:
+        segments = result_script.chapter_segments(chapter.number)
+        if progress:
+            progress("chapter", chapter.number, len(segments))
+        audio = assemble_chapter(
+            chapter,
+            segments,
+            result_script.cast,
+            result_script.pauses,
+            engine,
+            progress=(lambda n: progress("segment", n, 0)) if progress else None,
+        )
+        target = folder / track_name(chapter.number, total, chapter.title)
+        _write_track(
+            audio, target, book, result_script, total, bitrate, cover_image, series, series_part
+        )
+        tracks.append(Track(target, chapter.title, audio.duration, audio.timeline))
+        if progress:
+            progress("written", chapter.number, total)
+    _remove_stale_tracks(folder, {t.path.name for t in tracks})
+    return RenderResult(result_script, folder, tuple(tracks))
+
+
+def _write_track(
+    audio: ChapterAudio,
+    target: Path,
+    book: Book,
+    result_script: Script,
+    total: int,
+    bitrate: int,
+    cover_image: tuple[bytes, str] | None,
+    series: str | None,
+    series_part: str | None,
+) -> None:
+    partial = target.with_name(f".{target.name}.part")
+    try:
+        encode_mp3(audio.samples, audio.rate, partial, bitrate=bitrate)
+        write_tags(
+            partial,
+            TrackTags(
+                title=audio.chapter.title,
+                album=book.title,
+                author=book.author,
+                narrator=_narrator_credit(result_script),
+                track=audio.chapter.number,
+                total_tracks=total,
+                description=book.description,
+                language=_iso639_2(book.language),
+                series=series or book.series,
+                series_part=series_part or book.series_part,
+                cover=cover_image[0] if cover_image else None,
+                cover_mime=cover_image[1] if cover_image else "image/jpeg",
+                marks=audio.marks,
+            ),
+        )
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def _narrator_credit(result_script: Script) -> str:
+    return f"narrate ({result_script.cast.narrator.voice})"
+
+
+def _iso639_2(language: str) -> str:
+    return {"en": "eng", "fr": "fra", "de": "deu", "es": "spa", "it": "ita"}.get(
+        language.split("-")[0].lower(), "eng"
+    )
+
+
+def _remove_stale_tracks(folder: Path, keep: set[str]) -> None:
+    """Chapter files of an earlier render of this book that this render did not write
+    (the book's chapters changed) would play as if they belonged to it."""
+    for path in folder.iterdir():
+        if path.is_file() and TRACK_PATTERN.match(path.name) and path.name not in keep:
+            path.unlink()
+
+
+def check_bitrate(bitrate: int) -> None:
+    """Bad ``--bitrate`` values are a usage error (exit 2)."""
+    if bitrate <= 0:
+        raise ConfigError(f"--bitrate: must be a positive number of kbit/s, got {bitrate}")
