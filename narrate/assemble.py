@@ -26,8 +26,10 @@ from narrate.tags import ChapterMark
 
 with warnings.catch_warnings():
     # pydub looks for ffmpeg at import and warns when there is none; narrate never asks
-    # pydub to decode or encode, so it does not need one.
+    # pydub to decode or encode, so it does not need one. Its use of audioop warns on
+    # Python 3.12 (audioop-lts replaces it from 3.13).
     warnings.filterwarnings("ignore", message="Couldn't find ffmpeg", category=RuntimeWarning)
+    warnings.filterwarnings("ignore", message=".*audioop", category=DeprecationWarning)
     from pydub import AudioSegment
 
 #: Loudness every chapter must have in the finished MP3 (LUFS), and its true-peak ceiling.

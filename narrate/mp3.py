@@ -100,6 +100,11 @@ def valid_bitrates(rate: int) -> tuple[int, ...]:
     return ()
 
 
+def check_bitrate(bitrate: int, rate: int) -> None:
+    """Refuse (exit 2, naming the valid ones) a bitrate MP3 cannot carry at ``rate`` Hz."""
+    _output_rate(rate, bitrate)
+
+
 def encode_mp3(
     pcm: bytes | np.ndarray,
     rate: int,

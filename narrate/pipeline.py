@@ -18,7 +18,7 @@ from narrate.casting import cast_voices, configured_name, count_lines, speaker_g
 from narrate.characters import find_characters
 from narrate.config import find_voices_file, load_voices
 from narrate.engine import Engine, check_profiles, get_engine
-from narrate.errors import ConfigError, NarrateError
+from narrate.errors import NarrateError
 from narrate.layout import TRACK_PATTERN, book_folder, track_name
 from narrate.model import (
     NARRATION,
@@ -29,7 +29,7 @@ from narrate.model import (
     Segment,
     VoicesConfig,
 )
-from narrate.mp3 import encode_mp3
+from narrate.mp3 import check_bitrate, encode_mp3
 from narrate.quotes import segment_book
 from narrate.readers import read_book
 from narrate.speakers import attribute
@@ -166,6 +166,7 @@ def render(
     complete and tagged, so an interrupted render never leaves a half-written MP3.
     """
     engine = engine or get_engine()
+    check_bitrate(bitrate, engine.sample_rate)
     cover_image = read_cover(cover) if cover is not None else None
     result_script = script(
         path, voices=voices, title=title, author=author, keep_notes=keep_notes, engine=engine
@@ -259,9 +260,3 @@ def _remove_stale_tracks(folder: Path, keep: set[str]) -> None:
     for path in folder.iterdir():
         if path.is_file() and TRACK_PATTERN.match(path.name) and path.name not in keep:
             path.unlink()
-
-
-def check_bitrate(bitrate: int) -> None:
-    """Bad ``--bitrate`` values are a usage error (exit 2)."""
-    if bitrate <= 0:
-        raise ConfigError(f"--bitrate: must be a positive number of kbit/s, got {bitrate}")
