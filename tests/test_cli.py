@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import re
+import struct
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from mutagen.id3 import ID3
 
 from narrate import __version__
 from narrate.cli import main
@@ -96,14 +99,52 @@ def test_voices_lists_voices_and_variants(runner):
     assert re.search(r"^\s+\+f3\s.*female", result.output, re.MULTILINE)
 
 
-def test_render_prints_a_summary_and_writes_files(runner, short_story, tmp_path):
+def tiny_png() -> bytes:
+    """A real 2x2 PNG, built by hand."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00" + b"\xff\x00\x00" * 2 + b"\x00" + b"\x00\x00\xff" * 2)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", pixels)
+        + (chunk(b"IEND", b""))
+    )
+
+
+def test_render_prints_a_summary_and_writes_tagged_files(runner, short_story, tmp_path):
     out = tmp_path / "out"
-    result = run(runner, "render", short_story, "--out", out)
+    cover = tmp_path / "cover.png"
+    cover.write_bytes(tiny_png())
+    result = run(
+        runner,
+        "render",
+        short_story,
+        "--out",
+        out,
+        "--cover",
+        cover,
+        "--series",
+        "Kitchen",
+        "--series-part",
+        "2",
+    )
     assert result.exit_code == 0, result.output
     assert "Rendered 1 chapter" in result.output
     assert "Rosa" in result.output and "Owen" in result.output
     files = list((out / "Ada Quill" / "The Kettle").glob("*.mp3"))
     assert [f.name for f in files] == ["01 - Chapter 1.mp3"]
+    tags = ID3(files[0])
+    pictures = tags.getall("APIC")
+    assert len(pictures) == 1
+    assert pictures[0].data == cover.read_bytes() and pictures[0].mime == "image/png"
+    assert pictures[0].type == 3  # front cover
+    assert str(tags["TXXX:series"]) == "Kitchen"
+    assert str(tags["TXXX:series-part"]) == "2"
 
 
 def one_line_error(result, code: int) -> str:
