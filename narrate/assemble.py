@@ -20,9 +20,8 @@ import numpy as np
 
 from narrate import loudness
 from narrate.engine import Engine
-from narrate.model import Cast, Chapter, Pauses, Segment
+from narrate.model import Cast, Chapter, ChapterMark, Pauses, Segment
 from narrate.spoken import sentences, speakable
-from narrate.tags import ChapterMark
 
 with warnings.catch_warnings():
     # pydub looks for ffmpeg at import and warns when there is none; narrate never asks
@@ -113,7 +112,9 @@ def assemble_chapter(
     position = 0  # in samples
     previous: Segment | None = None
     for segment in segments:
-        text = speakable(segment.text, heading=segment.heading)
+        # A heading is read as its parsed title ("Chapter 4: The Storm"), not as written
+        # ("CHAPTER IV.\nTHE STORM", "# The Storm").
+        text = speakable(chapter.title if segment.heading else segment.text, segment.heading)
         if progress is not None:
             progress(1)
         if not text:
@@ -164,7 +165,7 @@ def _speak(
         pieces.append(pcm)
     if not pieces:
         return None
-    speech = loudness.match_loudness(np.concatenate(pieces), rate, TARGET_LUFS)
+    speech = loudness.normalize(np.concatenate(pieces), rate, TARGET_LUFS, max_true_peak=-1.0)
     return AudioSegment(data=speech.tobytes(), sample_width=2, frame_rate=rate, channels=1)
 
 

@@ -18,6 +18,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 
+from narrate.characters import GROUP_NOUNS
 from narrate.model import (
     FEMALE,
     MALE,
@@ -49,12 +50,24 @@ _MALE_NOUNS = set(
 
 def configured_name(config: VoicesConfig, speaker: str, aliases: Iterable[str] = ()) -> str | None:
     """The voices-file character a speaker is, by name or alias (case-insensitive)."""
+    # A character's own name wins over another character's alias.
+    for name in config.characters:
+        if name.lower() == speaker.lower():
+            return name
     wanted = {speaker.lower(), *(a.lower() for a in aliases)}
     for name, entry in config.characters.items():
         names = {name.lower(), *(a.lower() for a in entry.aliases)}
         if wanted & names:
             return name
     return None
+
+
+def is_group(name: str) -> bool:
+    """ "the girls", "the fishermen", "everyone": a speaker that is several people."""
+    words = name.lower().split()
+    return name.lower() == "everyone" or (
+        len(words) >= 2 and words[0] == "the" and words[-1] in GROUP_NOUNS
+    )
 
 
 def speaker_gender(name: str, character: Character | None) -> str | None:

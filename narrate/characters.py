@@ -19,6 +19,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from narrate.letters import LOWER, UPPER
 from narrate.model import FEMALE, MALE, Character
 
 HONORIFICS: dict[str, str | None] = {
@@ -133,7 +134,7 @@ _HONORIFIC_RE = "|".join(
     sorted((re.escape(h.capitalize()) for h in HONORIFICS), key=len, reverse=True)
 )
 # A name's words; an honorific starts a new name ("Later Mr. Quillon" is "Mr. Quillon").
-_WORD = rf"(?!(?:{_HONORIFIC_RE}|The)\b)[A-Z][a-z]+(?:['\u2019-][A-Za-z]+)*"
+_WORD = rf"(?!(?:{_HONORIFIC_RE}|The)\b)[{UPPER}][{LOWER}]+(?:['\u2019-][{UPPER}{LOWER}]+)*"
 NAME_PATTERN = re.compile(
     rf"\b(?:(?P<honorific>{_HONORIFIC_RE}|The)\.?\s+)?(?P<name>{_WORD}(?:\s+{_WORD}){{0,2}})"
 )
@@ -225,10 +226,10 @@ def find_characters(texts: Iterable[tuple[int, str]], full_text: str) -> Charact
 
     ``full_text`` is the whole book, used to tell names from ordinary capitalised words.
     """
-    lower_counts = Counter(re.findall(r"\b[a-z][a-z'\u2019]+\b", full_text))
+    lower_counts = Counter(re.findall(rf"\b[{LOWER}][{LOWER}'\u2019]+\b", full_text))
     entries: dict[str, _Entry] = {}
     pronoun_votes: dict[str, Counter] = defaultdict(Counter)
-    for _offset, text in texts:
+    for _, text in texts:
         for match in NAME_PATTERN.finditer(text):
             entry = _entry_for(match, text, lower_counts)
             if entry is None:
@@ -327,7 +328,7 @@ def _pronoun_after(text: str, start: int, end: int) -> tuple[str, float] | None:
     between = rest[: match.start()]
     if stops and match.start() > stops[0]:
         return None  # in the next sentence, only its first word counts
-    if re.search(r"(?<![.!?]\s)\b[A-Z][a-z]|\b(?:her|him)\b", between):
+    if re.search(rf"(?<![.!?]\s)\b[{UPPER}][{LOWER}]|\b(?:her|him)\b", between):
         return None
     pronoun = match.group(1).lower()
     gender = MALE if pronoun in {"he", "his", "himself"} else FEMALE

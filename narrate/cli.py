@@ -11,14 +11,15 @@ import json
 import os
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import click
 
 from narrate import __version__
 from narrate.errors import EXIT_FAILURE, NarrateError
-from narrate.model import NARRATOR, Script
+from narrate.layout import DEFAULT_OUT
+from narrate.mp3 import DEFAULT_BITRATE
+from narrate.script_formats import cast_table, records, screenplay
 
 _debug = False
 
@@ -92,7 +93,7 @@ _keep_notes = click.option(
     "--out",
     "out",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("out"),
+    default=Path(DEFAULT_OUT),
     show_default=True,
     help="Output folder.",
 )
@@ -107,7 +108,7 @@ _keep_notes = click.option(
 @click.option(
     "--bitrate",
     type=int,
-    default=64,
+    default=DEFAULT_BITRATE,
     show_default=True,
     help="MP3 bitrate in kbit/s (constant bitrate, mono).",
 )
@@ -140,12 +141,12 @@ def render(
         bar.finish()
     if quiet:
         return
-    script = result.script
     click.echo(
         f"Rendered {len(result.tracks)} chapter{'s' * (len(result.tracks) != 1)}, "
         f"{_clock(result.duration)} of audio, in {time.monotonic() - started:.1f} s."
     )
-    _print_cast(script)
+    for line in cast_table(result.script):
+        click.echo(line)
     click.echo(f"Files: {result.folder}")
     for track in result.tracks:
         click.echo(f"  {track.path.name}  ({_clock(track.duration)})")
@@ -173,9 +174,11 @@ def script(input_path, voices, output_format, title, author, keep_notes):
         input_path, voices=voices, title=title, author=author, keep_notes=keep_notes
     )
     if output_format == "jsonl":
-        _print_jsonl(result)
+        for record in records(result):
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
     else:
-        _print_text(result)
+        for line in screenplay(result):
+            click.echo(line)
 
 
 @main.command()
@@ -199,64 +202,6 @@ def voices(lang):
         click.echo(f"Variants ({len(variants)}), combined with a voice as {example}+f3:")
         for voice in variants:
             click.echo(f"  {voice.id:<24} {voice.name:<36} {voice.gender or ''}")
-
-
-def _print_jsonl(result: Script) -> None:
-    out = sys.stdout
-    for segment in result.segments:
-        record = {
-            "chapter": segment.chapter,
-            "kind": segment.kind,
-            "speaker": segment.speaker if segment.is_dialogue else NARRATOR,
-            "voice": result.cast.profile_for(segment.speaker).id,
-            "start": segment.start,
-            "end": segment.end,
-            "text": segment.text,
-        }
-        if segment.quote is not None:
-            record["quote"] = segment.quote
-        if segment.reason:
-            record["reason"] = segment.reason
-        if not segment.spoken:
-            record["spoken"] = False
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
-
-
-def _print_text(result: Script) -> None:
-    book = result.book
-    click.echo(f"{book.title} — {book.author}")
-    chapter = None
-    for segment in result.segments:
-        if not segment.spoken:
-            continue
-        if segment.chapter != chapter:
-            chapter = segment.chapter
-            click.echo("")
-        text = " ".join(segment.text.split())
-        if segment.heading:
-            click.echo(f"## {text}")
-        elif segment.is_dialogue:
-            name = segment.speaker.upper() if segment.speaker != NARRATOR else "NARRATOR (I)"
-            click.echo(f"{name}: {text}")
-        else:
-            click.echo(f"        {text}")
-    click.echo("")
-    _print_cast(result)
-
-
-def _print_cast(result: Script) -> None:
-    counts = Counter({c.name: c.lines for c in result.characters})
-    click.echo(f"Narrator: {result.cast.narrator.id}")
-    if counts:
-        width = max(len(name) for name in counts)
-        click.echo("Speakers:")
-        genders = {c.name: c.gender for c in result.characters}
-        for name, lines in counts.most_common():
-            profile = result.cast.profile_for(name)
-            click.echo(
-                f"  {name:<{width}}  {lines:4d} line{'s' * (lines != 1)}  "
-                f"{(genders.get(name) or '?'):<7} {profile.id}"
-            )
 
 
 def _clock(seconds: float) -> str:

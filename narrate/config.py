@@ -21,10 +21,12 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from narrate.engine import PITCH_RANGE, RATE_RANGE, VOLUME_RANGE
 from narrate.errors import ConfigError
 from narrate.model import (
     GENDERS,
+    PITCH_RANGE,
+    RATE_RANGE,
+    VOLUME_RANGE,
     CharacterVoice,
     Pauses,
     VoiceProfile,
@@ -255,7 +257,31 @@ class _Checker:
                     aliases = tuple(a.strip() for a in raw if a.strip())
             if profile is not None:
                 characters[str(name)] = CharacterVoice(profile, aliases)
+        self._check_names(node, characters)
         return characters
+
+    def _check_names(self, node: CommentedMap, characters: dict[str, CharacterVoice]) -> None:
+        """One name, one character: no name twice (ignoring case), no alias that is another
+        character's name or alias."""
+        owner: dict[str, str] = {}
+        for name in characters:
+            if name.lower() in owner:
+                self.problem(
+                    _key_line(node, name),
+                    f"characters.{name}",
+                    f"the same name as characters.{owner[name.lower()]} (names ignore case)",
+                )
+            else:
+                owner[name.lower()] = name
+        for name, entry in characters.items():
+            for alias in entry.aliases:
+                other = owner.setdefault(alias.lower(), name)
+                if other != name:
+                    self.problem(
+                        _key_line(node, name),
+                        f"characters.{name}.aliases",
+                        f"{alias!r} is already characters.{other} or its alias",
+                    )
 
     def _pools(self, node: Any, line: int | None) -> dict[str, tuple[VoiceProfile, ...]]:
         if node is None:

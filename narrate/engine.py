@@ -47,15 +47,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from narrate.errors import ConfigError, NarrateError
-from narrate.model import FEMALE, MALE, VoiceProfile
+from narrate.model import FEMALE, MALE, PITCH_RANGE, RATE_RANGE, VOLUME_RANGE, VoiceProfile
+from narrate.spoken import ABBREVIATIONS
 
 #: Longest piece of text handed to the engine at once: long utterances are the risky case.
 MAX_CHUNK_CHARACTERS = 200
 
-#: Valid ranges of the VoiceProfile numbers: words per minute, espeak pitch, volume.
-RATE_RANGE = (80, 450)
-PITCH_RANGE = (0, 100)
-VOLUME_RANGE = (0.0, 1.0)
 
 #: espeak-ng speaks this many times faster than its nominal words-per-minute setting
 #: (measured on English prose, silences trimmed); and the lowest setting it accepts.
@@ -117,9 +114,6 @@ _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’»)\]]*\s+")
 # Commas and colons only count before a space, so "1,000" and "10:30" stay whole.
 _CLAUSE_END = re.compile(r"[;:,]+[\"'”’»)\]]*\s+|\s*[—–]+\s*")
 _SPACE = re.compile(r"\s+")
-# A period after these is not the end of a sentence; splitting there would make espeak
-# drop its voice as at a full stop in the middle of a name.
-_TITLES = frozenset({"mr", "mrs", "ms", "dr", "st", "prof", "sr", "jr", "mt", "rev", "capt"})
 
 
 def _pieces(text: str, pattern: re.Pattern[str]) -> list[str]:
@@ -131,7 +125,13 @@ def _pieces(text: str, pattern: re.Pattern[str]) -> list[str]:
             continue
         if pattern is _SENTENCE_END:
             words = text[start : match.start()].split()
-            if match.group().startswith(".") and words and words[-1].lower() in _TITLES:
+            # Not after "Mr.": splitting there would make espeak drop its voice as at a
+            # full stop in the middle of a name.
+            if (
+                match.group().startswith(".")
+                and words
+                and (words[-1].lower().rstrip(".") in ABBREVIATIONS)
+            ):
                 continue
         pieces.append(text[start : match.end()])
         start = match.end()

@@ -13,6 +13,9 @@ from pathlib import Path
 
 #: Longest name in UTF-8 bytes: file systems allow 255, the track number and ".mp3" and a
 #: temporary-file prefix need some of that.
+#: The output folder when none is given.
+DEFAULT_OUT = "out"
+
 _MAX_NAME_BYTES = 180
 _RESERVED = {
     "con",

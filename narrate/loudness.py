@@ -11,8 +11,6 @@ full scale.
   192 kHz at lower rates (9x at 22050 Hz; see :func:`oversampling_factor`).
 * :func:`normalize`: gain to a target loudness plus a look-ahead true-peak limiter, for a
   whole chapter.
-* :func:`match_loudness`: the same for short pieces (a sentence) that may be shorter than
-  one gating block, so that every voice is equally loud before assembly.
 
 All of it is vectorised and streams through the audio in pieces, so an hour of 22050 Hz
 audio (80 million samples) normalises in seconds without gigabytes of temporary arrays.
@@ -164,21 +162,6 @@ def normalize(
     ``int16`` input gives ``int16`` output (rounded); floating-point input gives the same
     floating-point type, full scale 1.0. Silence is returned unchanged (as a copy). Audio
     shorter than one 400 ms block is measured as in :func:`piece_loudness`.
-    """
-    return _normalize(_checked(samples), rate, target_lufs, max_true_peak)
-
-
-def match_loudness(
-    samples: np.ndarray,
-    rate: int,
-    target_lufs: float,
-    max_true_peak: float = -1.0,
-) -> np.ndarray:
-    """Return a short piece (e.g. one sentence) brought to ``target_lufs``.
-
-    Like :func:`normalize` but measured with :func:`piece_loudness`, so pieces shorter than
-    one 400 ms gating block work. Peaks that the gain would push over ``max_true_peak`` are
-    limited rather than clipped. Output type follows the input type as in :func:`normalize`.
     """
     return _normalize(_checked(samples), rate, target_lufs, max_true_peak)
 

@@ -43,7 +43,6 @@ class Scene:
     """Paragraphs between two scene breaks (a chapter has at least one scene)."""
 
     paragraphs: tuple[Paragraph, ...]
-    title: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,6 +71,8 @@ class Book:
     language: str = "en"
     #: Author's notes, disclaimers and warnings: kept out of the reading unless asked for.
     notes: tuple[Paragraph, ...] = ()
+    #: Header lines (title, author, tables of contents, licence text): never read.
+    header: tuple[Paragraph, ...] = ()
     series: str | None = None
     series_part: str | None = None
 
@@ -115,6 +116,12 @@ class Character:
     lines: int = 0
 
 
+#: Valid ranges of a VoiceProfile's numbers: words per minute, pitch, volume.
+RATE_RANGE = (80, 450)
+PITCH_RANGE = (0, 100)
+VOLUME_RANGE = (0.0, 1.0)
+
+
 @dataclass(frozen=True)
 class VoiceProfile:
     """How one speaker sounds: an engine voice id plus rate (wpm), pitch (0-100), volume (0-1)."""
@@ -128,6 +135,15 @@ class VoiceProfile:
     def id(self) -> str:
         """A short stable identifier, shown in scripts and used in cache keys."""
         return f"{self.voice}/r{self.rate}/p{self.pitch}/v{self.volume:g}"
+
+
+@dataclass(frozen=True)
+class ChapterMark:
+    """A chapter (or scene) inside a file: its title and where it starts and ends, in ms."""
+
+    title: str
+    start_ms: int
+    end_ms: int
 
 
 @dataclass(frozen=True)

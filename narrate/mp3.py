@@ -25,6 +25,7 @@ low bitrates (16 kbit/s at 22050 Hz comes out at 16000 Hz).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import Iterator
@@ -471,8 +472,14 @@ def _write_atomically(path: Path, parts: tuple[bytes, ...]) -> None:
             os.fsync(file.fileno())
         os.replace(temporary, path)
     except OSError as error:
-        temporary.unlink(missing_ok=True)
+        _remove_quietly(temporary)
         raise NarrateError(f"{path}: cannot write the MP3: {error.strerror or error}") from None
     except BaseException:
-        temporary.unlink(missing_ok=True)
+        _remove_quietly(temporary)
         raise
+
+
+def _remove_quietly(path: Path) -> None:
+    """Remove a temporary file; on a read-only or vanished disk, leave the first error be."""
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)

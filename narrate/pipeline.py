@@ -8,18 +8,25 @@ line, which is a thin shell over them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from narrate.assemble import ChapterAudio, TimedSegment, assemble_chapter
-from narrate.casting import cast_voices, configured_name, count_lines, speaker_gender
+from narrate.casting import (
+    cast_voices,
+    configured_name,
+    count_lines,
+    is_group,
+    speaker_gender,
+)
 from narrate.characters import find_characters
 from narrate.config import find_voices_file, load_voices
 from narrate.engine import Engine, check_profiles, get_engine
-from narrate.errors import NarrateError
-from narrate.layout import TRACK_PATTERN, book_folder, track_name
+from narrate.errors import ConfigError, NarrateError
+from narrate.layout import DEFAULT_OUT, TRACK_PATTERN, book_folder, track_name
 from narrate.model import (
     NARRATION,
     NARRATOR,
@@ -29,15 +36,11 @@ from narrate.model import (
     Segment,
     VoicesConfig,
 )
-from narrate.mp3 import check_bitrate, encode_mp3
+from narrate.mp3 import DEFAULT_BITRATE, check_bitrate, encode_mp3
 from narrate.quotes import segment_book
 from narrate.readers import read_book
 from narrate.speakers import attribute
 from narrate.tags import TrackTags, read_cover, write_tags
-
-#: Default output folder and bitrate (kbit/s).
-DEFAULT_OUT = "out"
-DEFAULT_BITRATE = 64
 
 
 @dataclass(frozen=True)
@@ -76,8 +79,8 @@ def make_script(book: Book, config: VoicesConfig) -> Script:
     segments = segment_book(book)
     narration = [(s.start, s.text) for s in segments if s.kind == NARRATION and s.spoken]
     index = find_characters(narration, book.source)
-    attribution = attribute(segments, index)
-    segments = _apply_voices_file_names(attribution.segments, config, index.characters)
+    segments = attribute(segments, index)
+    segments = _apply_voices_file_names(segments, config, index.characters)
     lines = count_lines(segments)
     characters = _speaking_characters(lines, index.characters)
     cast = cast_voices(config, lines, {c.name: c for c in characters}, segments)
@@ -104,19 +107,18 @@ def _apply_voices_file_names(
 
 
 def _speaking_characters(lines, known: dict[str, Character]) -> list[Character]:
+    """The speakers, biggest parts first, with what the character finder knows of them."""
     characters = []
     for name, count in sorted(lines.items(), key=lambda item: (-item[1], item[0])):
         if name == NARRATOR:
             continue
         base = known.get(name)
-        gender = speaker_gender(name, base)
-        group = base is None and (name.startswith("the ") or name == "everyone")
         characters.append(
             Character(
                 name=name,
                 aliases=base.aliases if base else (),
-                gender=gender,
-                group=(group and name.endswith("s")) or name == "everyone",
+                gender=speaker_gender(name, base),
+                group=base is None and is_group(name),
                 lines=count,
             )
         )
@@ -176,7 +178,7 @@ def render(
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise NarrateError(
+        raise ConfigError(
             f"{folder}: cannot create the output folder: {error.strerror or error}"
         ) from None
     total = len(book.chapters)
@@ -239,8 +241,16 @@ def _write_track(
             ),
         )
         os.replace(partial, target)
-    except BaseException:
-        partial.unlink(missing_ok=True)
+    except BaseException as error:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        if isinstance(error, NarrateError):
+            # Name the file the user asked for, not the temporary one.
+            raise NarrateError(
+                str(error).replace(str(partial), str(target)), error.exit_code
+            ) from None
+        if isinstance(error, OSError):
+            raise NarrateError(f"{target}: cannot write: {error.strerror or error}") from None
         raise
 
 

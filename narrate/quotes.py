@@ -16,6 +16,7 @@ Pure: works on the :class:`~narrate.model.Book` and returns
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -108,6 +109,8 @@ def detect_style(text: str) -> str:
         word = re.match(r"[A-Za-z]+", text[match.end() :])
         if word and word.group(0).lower() not in _ELISIONS:
             single_openers += 1
+    if doubles == 0:
+        return SINGLE if single_openers else DOUBLE
     return SINGLE if single_openers > 2 * doubles + 5 else DOUBLE
 
 
@@ -221,7 +224,8 @@ def is_speech(source: str, quotation: Quotation, paragraph: Paragraph) -> bool:
         return bool(words)
     if inner[-1] in ".,!?\u2026\u2014\u2013-;:" or quotation.close_mark is None:
         return True
-    before = source[paragraph.start : quotation.open_mark or quotation.start].rstrip(_SPACE)
+    opening = quotation.start if quotation.open_mark is None else quotation.open_mark
+    before = source[paragraph.start : opening].rstrip(_SPACE)
     if not before or before[-1] in ",:;\u2014\u2013-.!?\"\u201d'\u2019)":
         return True
     # Preceded by a word within the sentence ("the word "love""): a mention, not speech.
@@ -235,9 +239,10 @@ def segment_book(book: Book) -> list[Segment]:
     segments: list[Segment] = []
     quote_id = 0
     paragraph_index = 0
-    first_chapter_start = _chapter_start(book.chapters[0]) if book.chapters else 0
-    for note in book.notes:
-        chapter = 1 if note.start < first_chapter_start else len(book.chapters)
+    chapter_starts = [_chapter_start(chapter) for chapter in book.chapters]
+    for note in sorted(book.notes + book.header, key=lambda p: p.start):
+        # A note belongs to the chapter it stands in (before the first: the first).
+        chapter = max(1, bisect.bisect_right(chapter_starts, note.start))
         segments.append(
             Segment(NARRATION, note.start, note.end, note.text, chapter, 0, -1, spoken=False)
         )
@@ -257,8 +262,10 @@ def segment_book(book: Book) -> list[Segment]:
                 )
             )
             paragraph_index += 1
-        open_quote: int | None = None  # id of a quote continuing into the next paragraph
         for scene_index, scene in enumerate(chapter.scenes):
+            # The id of a quote left open at a paragraph's end; it may continue in the next
+            # paragraph of the scene, never past a scene break.
+            open_quote: int | None = None
             for paragraph in scene.paragraphs:
                 quotations = [
                     q
@@ -314,7 +321,7 @@ def _paragraph_segments(
             segments,
             source,
             position,
-            quotation.open_mark or quotation.start,
+            quotation.start if quotation.open_mark is None else quotation.open_mark,
             chapter,
             scene,
             paragraph_index,

@@ -20,12 +20,14 @@ The rules come from how English prose marks speech, not from any particular book
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from narrate.characters import GROUP_NOUNS, HONORIFICS, CharacterIndex
+from narrate.letters import LOWER, UPPER
 from narrate.model import DIALOGUE, FEMALE, MALE, NARRATION, NARRATOR, Segment
 
 #: Verbs that introduce or tag speech, in their base form.
@@ -107,7 +109,7 @@ _AUX = r"(?:had\s+|has\s+|have\s+|was\s+|were\s+|would\s+|could\s+|did\s+|will\s
 _HONORIFIC = r"(?:%s)\.?" % "|".join(
     sorted((re.escape(h.capitalize()) for h in HONORIFICS), key=len, reverse=True)
 )
-_PROPER = r"[A-Z][a-z]+(?:['\u2019-][A-Za-z]+)*"
+_PROPER = rf"[{UPPER}][{LOWER}]+(?:['\u2019-][{UPPER}{LOWER}]+)*"
 _NAME = rf"(?:{_HONORIFIC}\s+)?{_PROPER}(?:\s+{_PROPER}){{0,2}}"
 _PRONOUN = r"(?:he|she|I|they|we|it)"
 _DESCRIPTION = (
@@ -149,6 +151,9 @@ _PERCEPTION = re.compile(
 )
 _LISTENING = re.compile(r"\b(?:listen|overhear|eavesdrop)", re.IGNORECASE)
 _SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+['\"\u201d\u2019)]*|$)")
+
+# "the girls", "the bunch of curious teenaged girls": a group named in narration.
+_GROUP_MENTION = re.compile(r"\bthe\s+(?:[a-z-]+\s+){0,3}?(?P<noun>[a-z]+)\b")
 
 _NOT_SUBJECTS = {
     "the",
@@ -193,15 +198,8 @@ class _Quote:
     paragraphs: list[int]
     speaker: str | None = None
     reason: str = ""
-    addressees: set[str] = field(default_factory=set)
-
-
-@dataclass(frozen=True)
-class Attribution:
-    """The attributed segments and the speakers found, with their quote counts."""
-
-    segments: list[Segment]
-    speakers: Counter
+    #: Names the quote addresses, in the order they appear (a list, for determinism).
+    addressees: list[str] = field(default_factory=list)
 
 
 class _Context:
@@ -214,13 +212,35 @@ class _Context:
         for number, segment in enumerate(self.segments):
             if segment.spoken and not segment.heading:
                 self.by_paragraph.setdefault(segment.paragraph, []).append(number)
+        self.narration = [s for s in self.segments if s.kind == NARRATION and s.spoken]
+        self.narration_starts = [s.start for s in self.narration]
         self.mentions: list[tuple[int, str]] = []  # (source offset, name) in narration
-        for segment in self.segments:
-            if segment.kind == NARRATION and segment.spoken:
-                for mention in index.mentions(segment.text, segment.start):
-                    self.mentions.append((mention.start, mention.name))
+        self.groups: list[tuple[int, str]] = []  # (source offset, "the girls")
+        for segment in self.narration:
+            for mention in index.mentions(segment.text, segment.start):
+                self.mentions.append((mention.start, mention.name))
+            for match in _GROUP_MENTION.finditer(segment.text):
+                if match.group("noun") in GROUP_NOUNS:
+                    self.groups.append(
+                        (segment.start + match.start(), "the " + match.group("noun"))
+                    )
         self.mentions.sort()
+        self.mention_starts = [position for position, _ in self.mentions]
+        self.group_starts = [position for position, _ in self.groups]
         self.first_person = _is_first_person(self.segments)
+
+    def narration_text(self, start: int, end: int) -> str:
+        """The narration between two offsets, joined."""
+        first = bisect.bisect_right(self.narration_starts, start)
+        last = bisect.bisect_left(self.narration_starts, end)
+        return " ".join(s.text for s in self.narration[first:last])
+
+    def recent_group(self, position: int, limit: int = 12000) -> str | None:
+        """The last group named in the narration before ``position`` ("the girls")."""
+        index = bisect.bisect_left(self.group_starts, position) - 1
+        if index >= 0 and position - self.groups[index][0] < limit:
+            return self.groups[index][1]
+        return None
 
     def narration_before(self, segment_number: int) -> Segment | None:
         """The narration segment directly before this one in the same paragraph."""
@@ -268,9 +288,8 @@ class _Context:
         """The last character named before ``before`` (within ``limit`` characters) whose
         gender fits, skipping ``exclude``; a known gender beats an unknown one."""
         fallback = None
-        for position, name in reversed(self.mentions):
-            if position >= before:
-                continue
+        for index in range(bisect.bisect_left(self.mention_starts, before) - 1, -1, -1):
+            position, name = self.mentions[index]
             if before - position > limit:
                 break
             if name in exclude:
@@ -295,7 +314,7 @@ def _is_first_person(segments: Sequence[Segment]) -> bool:
     return first > 0.25 * third and first > 20
 
 
-def attribute(segments: Sequence[Segment], index: CharacterIndex) -> Attribution:
+def attribute(segments: Sequence[Segment], index: CharacterIndex) -> list[Segment]:
     """Give every dialogue segment a speaker; narration keeps the narrator."""
     context = _Context(segments, index)
     quotes = _quotes(context)
@@ -315,12 +334,10 @@ def attribute(segments: Sequence[Segment], index: CharacterIndex) -> Attribution
         if quote.speaker is None:
             _nearest(context, quote)
     result = list(context.segments)
-    speakers: Counter = Counter()
     for quote in quotes:
-        speakers[quote.speaker] += 1
         for number in quote.segments:
             result[number] = replace(result[number], speaker=quote.speaker, reason=quote.reason)
-    return Attribution(result, speakers)
+    return result
 
 
 def _quotes(context: _Context) -> list[_Quote]:
@@ -335,9 +352,9 @@ def _quotes(context: _Context) -> list[_Quote]:
     return sorted(quotes.values(), key=lambda q: q.segments[0])
 
 
-def _vocatives(context: _Context, quote: _Quote) -> set[str]:
+def _vocatives(context: _Context, quote: _Quote) -> list[str]:
     """Names the speaker addresses: "Thank you, Spike, for…", "Mr. Spike?", "Will."."""
-    names: set[str] = set()
+    names: list[str] = []
     for number in quote.segments:
         text = context.segments[number].text
         for match in re.finditer(
@@ -356,8 +373,8 @@ def _vocatives(context: _Context, quote: _Quote) -> set[str]:
             if not vocative:
                 continue
             name = context.index.resolve(match.group("name"))
-            if name:
-                names.add(name)
+            if name and name not in names:
+                names.append(name)
     return names
 
 
@@ -408,22 +425,8 @@ def _group_name(context: _Context, lowered: str, position: int) -> str | None:
         "everybody",
         "both",
     }:
-        return _recent_group(context, position) or ("everyone" if lowered != "they" else None)
+        return context.recent_group(position) or ("everyone" if lowered != "they" else None)
     return None
-
-
-def _recent_group(context: _Context, position: int) -> str | None:
-    """The last group named in the narration before ``position`` ("the girls")."""
-    text = " ".join(
-        s.text
-        for s in context.segments
-        if s.kind == NARRATION and s.spoken and position - 12000 < s.start < position
-    )
-    found = None
-    for match in re.finditer(r"\bthe\s+(?:[a-z-]+\s+){0,3}?(?P<noun>[a-z]+)\b", text):
-        if match.group("noun") in GROUP_NOUNS:
-            found = "the " + match.group("noun")
-    return found
 
 
 def _description_name(subject: str) -> str:
@@ -644,12 +647,8 @@ def _participants(context: _Context, turns: list[_Quote]) -> list[str]:
             counts[name] += 1
     people = [name for name, _ in counts.most_common()]
     start = context.segments[turns[0].segments[0]].start
-    group = _recent_group(context, start)
-    lead_in = " ".join(
-        s.text
-        for s in context.segments
-        if s.kind == NARRATION and s.spoken and start - 1500 < s.start < start
-    )
+    group = context.recent_group(start)
+    lead_in = context.narration_text(start - 1500, start)
     if group and group not in people and re.search(rf"\b{group}\b", lead_in):
         people.append(group)
     exclude = set(people)

@@ -15,32 +15,12 @@ _ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000
 _HEADING_NUMBER = re.compile(
     r"\b(Chapter|Part|Book|Volume|Vol\.|Letter|Stave)\s+([IVXLCDM]+)\b", re.IGNORECASE
 )
-_ABBREVIATIONS = (
-    "mr",
-    "mrs",
-    "ms",
-    "dr",
-    "st",
-    "mt",
-    "sr",
-    "jr",
-    "prof",
-    "capt",
-    "col",
-    "gen",
-    "lt",
-    "sgt",
-    "rev",
-    "hon",
-    "messrs",
-    "mme",
-    "mlle",
-    "no",
-    "vol",
-    "fig",
-    "etc",
-    "vs",
-    "ave",
+#: Words after which a period does not end a sentence.
+ABBREVIATIONS = frozenset(
+    """
+    mr mrs ms dr st mt sr jr prof capt col gen lt sgt rev hon messrs mme mlle no vol fig etc
+    vs ave
+    """.split()
 )
 _SENTENCE_BREAK = re.compile(
     r"(?<=[.!?\u2026])(?P<closing>['\"\u2019\u201d)\]]*)\s+(?=['\"\u2018\u201c(\[]?[A-Z0-9])"
@@ -69,6 +49,12 @@ def speakable(text: str, heading: bool = False) -> str:
     text = re.sub(r"\s*\u2014\s*", " \u2014 ", text).strip()
     if heading:
         text = _HEADING_NUMBER.sub(_heading_number, text)
+        # A Roman numeral alone as a heading ("IV", "XII: The Storm") is a number.
+        text = re.sub(
+            r"^([IVXLCDM]+)(?=$|[.:])",
+            lambda m: str(roman_to_int(m.group(1)) or m.group(1)),
+            text,
+        )
         if not re.search(r"[.!?:]$", text):
             text += "."
     text = re.sub(r"\b[A-Z][A-Z']{3,}\b", lambda m: m.group(0).lower(), text)
@@ -90,7 +76,7 @@ def sentences(text: str) -> list[str]:
         last_word = re.search(r"([\w'\u2019]+)\.$", text[start : match.start()])
         if last_word:
             word = last_word.group(1)
-            if word.lower() in _ABBREVIATIONS or (len(word) == 1 and word.isupper()):
+            if word.lower() in ABBREVIATIONS or (len(word) == 1 and word.isupper()):
                 continue  # "Mr. Darcy", "J. Smith"
         pieces.append(text[start:end].strip())
         start = match.end()

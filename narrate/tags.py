@@ -34,6 +34,7 @@ from mutagen.id3 import (
 )
 
 from narrate.errors import EXIT_USAGE, NarrateError
+from narrate.model import ChapterMark
 
 #: The most child elements one CTOC frame can list (its entry count is one byte).
 MAX_TOC_ENTRIES = 255
@@ -44,15 +45,6 @@ NESTED_TOC_ID = "toc{}"
 
 _JPEG_MAGIC = b"\xff\xd8\xff"
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-@dataclass(frozen=True)
-class ChapterMark:
-    """A chapter (or scene) inside a file: its title and where it starts and ends, in ms."""
-
-    title: str
-    start_ms: int
-    end_ms: int
 
 
 @dataclass(frozen=True)

@@ -231,3 +231,16 @@ def test_errors_without_debug_have_no_traceback(tmp_path):
     )
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_ctrl_c_exits_130_with_one_line(runner, short_story, tmp_path, monkeypatch):
+    import narrate.pipeline
+
+    def interrupt(path, tags):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(narrate.pipeline, "write_tags", interrupt)
+    out = tmp_path / "out"
+    message = one_line_error(run(runner, "render", short_story, "--out", out, "-q"), 130)
+    assert "interrupted" in message
+    assert [p for p in out.rglob("*") if p.is_file()] == []

@@ -322,3 +322,21 @@ def test_unknown_voice_names_the_voice_and_its_place_in_the_file():
 def test_known_voices_pass_the_engine_check():
     loaded = parse_voices("narrator: en-us+m3\ncharacters:\n  Bo: {voice: en-us+f3}\n")
     check_profiles(get_engine(), loaded.profile_locations)
+
+
+def test_an_alias_that_is_another_characters_name_is_refused():
+    text = (
+        "narrator: en-us\ncharacters:\n  Tom: {voice: en-us, aliases: [Mara]}\n"
+        "  Mara: {voice: en-us+f3}\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse_voices(text, "v.yaml")
+    assert "v.yaml:3: characters.Tom.aliases" in str(caught.value)
+    assert "'Mara'" in str(caught.value)
+
+
+def test_the_same_name_twice_in_different_case_is_refused():
+    text = "narrator: en-us\ncharacters:\n  Tom: en-us\n  tom: en-us+m1\n"
+    with pytest.raises(ConfigError) as caught:
+        parse_voices(text, "v.yaml")
+    assert "v.yaml:4: characters.tom" in str(caught.value)

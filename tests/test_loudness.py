@@ -18,7 +18,6 @@ from narrate.loudness import (
     SILENCE,
     integrated_loudness,
     k_weighting_filter,
-    match_loudness,
     normalize,
     oversampling_factor,
     piece_loudness,
@@ -323,7 +322,7 @@ def test_limiter_gain_ramps_smoothly_around_a_single_peak():
 
 def test_match_loudness_on_pieces_shorter_than_a_block():
     piece = to_int16(sine(300, 0.25, RATE, amplitude=0.05) * np.hanning(round(0.25 * RATE)))
-    result = match_loudness(piece, RATE, -20.0)
+    result = normalize(piece, RATE, -20.0)
     assert result.dtype == np.int16
     assert piece_loudness(result, RATE) == pytest.approx(-20.0, abs=0.1)
     assert true_peak(result, RATE) <= -1.0
@@ -332,7 +331,7 @@ def test_match_loudness_on_pieces_shorter_than_a_block():
 def test_match_loudness_makes_voices_equally_loud():
     soft = speech_like(3, seed=5) * np.float32(0.05)
     loud = speech_like(3, seed=6) * np.float32(0.7)
-    matched = [match_loudness(to_int16(voice), RATE, -20.0) for voice in (soft, loud)]
+    matched = [normalize(to_int16(voice), RATE, -20.0) for voice in (soft, loud)]
     levels = [piece_loudness(voice, RATE) for voice in matched]
     assert levels[0] == pytest.approx(-20.0, abs=0.1)
     assert levels[1] == pytest.approx(-20.0, abs=0.1)
@@ -341,13 +340,13 @@ def test_match_loudness_makes_voices_equally_loud():
 
 def test_match_loudness_leaves_silence_alone():
     silence = np.zeros(1000, dtype=np.int16)
-    assert np.array_equal(match_loudness(silence, RATE, -20.0), silence)
+    assert np.array_equal(normalize(silence, RATE, -20.0), silence)
 
 
 def test_normalize_handles_odd_lengths_and_tiny_inputs():
     for length in (1, 7, 1023, 1025, 4097):
         signal = sine(500, length / RATE, RATE, amplitude=0.3)[:length]
-        result = match_loudness(signal, RATE, -20.0)
+        result = normalize(signal, RATE, -20.0)
         assert len(result) == length
         assert true_peak(result, RATE) <= -1.0 + 1e-9
 

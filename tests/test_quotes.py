@@ -311,3 +311,35 @@ def test_spans_hold_with_a_bom_and_crlf():
     for segment in dialogue:
         assert book.source[segment.start - 1] == '"'
         assert book.source[segment.end] == '"'
+
+
+def test_a_quote_left_open_does_not_continue_past_a_scene_break():
+    text = (
+        'Chapter 1\n\n"The glass is falling," said Tom. "And the boats are out\n\n'
+        '* * *\n\n"Hello," said Mara.\n'
+    )
+    book = parse_text(text, "x.txt")
+    dialogue = [s for s in segment_book(book) if s.is_dialogue]
+    assert [s.text for s in dialogue] == [
+        "The glass is falling,",
+        "And the boats are out",
+        "Hello,",
+    ]
+    assert dialogue[0].quote == dialogue[1].quote != dialogue[2].quote
+
+
+def test_a_short_story_in_single_quotes_is_read_british_style():
+    text = "‘The glass is falling,’ said Tom.\n\n‘How far?’ asked Mara.\n\n‘Far,’ said Tom.\n"
+    book = parse_text(text, "x.txt")
+    dialogue = [s.text for s in segment_book(book) if s.is_dialogue]
+    assert dialogue == ["The glass is falling,", "How far?", "Far,"]
+
+
+def test_an_authors_note_between_chapters_belongs_to_the_chapter_before():
+    text = (
+        "Chapter 1\n\nThe first room.\n\nA/N: next chapter soon!\n\n"
+        "Chapter 2\n\nThe second room.\n\nChapter 3\n\nThe third room.\n"
+    )
+    book = parse_text(text, "x.txt")
+    notes = [s for s in segment_book(book) if not s.spoken]
+    assert [(s.text, s.chapter) for s in notes] == [("A/N: next chapter soon!", 1)]

@@ -377,7 +377,7 @@ def test_gutenberg_markers_limit_what_is_read():
     book = parse_text(text, "x.txt")
     assert titles(book) == ["Chapter 1"]
     assert texts(book.chapters[0].paragraphs) == [BODY]
-    assert "License text that nobody should hear read aloud." in texts(book.notes)
+    assert "License text that nobody should hear read aloud." in texts(book.header)
 
 
 # --- read_book errors -------------------------------------------------------------------------
@@ -421,3 +421,25 @@ def test_binary_file_is_a_config_error(tmp_path: Path):
         read_book(path)
     assert_one_line_error(caught.value, path)
     assert "binary" in str(caught.value)
+
+
+def test_a_first_paragraph_starting_with_by_is_story_text():
+    book = parse_text(story("By nightfall the storm was over.", BODY), "x.txt")
+    assert book.author == "Unknown Author"
+    assert texts(book.chapters[0].paragraphs) == ["By nightfall the storm was over.", BODY]
+
+
+def test_a_header_block_mixing_metadata_and_fanfiction_labels():
+    header = "Title: The Storm\nAuthor: Jo Bell\nRating: T\nPairing: Mara/Tom"
+    book = parse_text(story(header, BODY), "x.txt")
+    assert (book.title, book.author) == ("The Storm", "Jo Bell")
+    assert texts(book.chapters[0].paragraphs) == [BODY]
+    assert texts(book.header) == [header]
+
+
+def test_keep_notes_reads_front_notes_in_the_first_chapter_without_renumbering():
+    text = story("Title: Kettles", "A/N: thanks, everyone!", "Chapter 1", BODY, "Chapter 2", OTHER)
+    plain = parse_text(text, "x.txt")
+    kept = parse_text(text, "x.txt", keep_notes=True)
+    assert titles(plain) == titles(kept) == ["Chapter 1", "Chapter 2"]
+    assert texts(kept.chapters[0].paragraphs) == ["A/N: thanks, everyone!", BODY]

@@ -222,3 +222,40 @@ def test_rendering_again_replaces_files_and_drops_chapters_that_are_gone(tmp_pat
     second = narrate.render(story, out=tmp_path / "out")
     files = sorted(p.name for p in second.folder.iterdir())
     assert files == ["01 - Chapter 1.mp3"]
+
+
+def test_a_file_with_nothing_to_read_is_a_usage_error(tmp_path):
+    story = tmp_path / "heading.txt"
+    story.write_text("Chapter 1\n", encoding="utf-8")
+    with pytest.raises(narrate.ConfigError, match="nothing to read"):
+        narrate.render(story, out=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_interrupted_render_leaves_no_partial_mp3(tmp_path, monkeypatch):
+    import narrate.pipeline
+
+    story = tmp_path / "two.txt"
+    story.write_text("Chapter 1\n\nOne.\n\nChapter 2\n\nTwo.\n", encoding="utf-8")
+    real_write_tags = narrate.pipeline.write_tags
+    calls = []
+
+    def interrupt_on_second(path, tags):
+        calls.append(path)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        real_write_tags(path, tags)
+
+    monkeypatch.setattr(narrate.pipeline, "write_tags", interrupt_on_second)
+    with pytest.raises(KeyboardInterrupt):
+        narrate.render(story, out=tmp_path / "out")
+    files = sorted(p.name for p in (tmp_path / "out").rglob("*") if p.is_file())
+    assert files == ["01 - Chapter 1.mp3"]  # the finished chapter; nothing half-written
+
+
+def test_headings_are_spoken_as_their_titles(tmp_path):
+    story = tmp_path / "headings.txt"
+    story.write_text("# The Storm\n\nRain fell.\n\nXIV\n\nWind blew.\n", encoding="utf-8")
+    result = narrate.render(story, out=tmp_path / "out")
+    spoken = [t.spoken for track in result.tracks for t in track.timeline if t.segment.heading]
+    assert spoken == ["The Storm.", "14."]

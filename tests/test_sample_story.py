@@ -47,14 +47,15 @@ def quotes(records):
     return list(first_parts.values())
 
 
-def test_script_names_the_right_speaker_for_two_thirds_of_the_quotes(records):
+def test_script_names_the_right_speaker_for_most_quotes(records):
     found = quotes(records)
     assert len(found) == len(EXPECTED)
     right = sum(
         any(name.lower() in record["speaker"].lower() for name in expected.split("|"))
         for record, expected in zip(found, EXPECTED, strict=True)
     )
-    assert right / len(EXPECTED) >= 2 / 3, f"{right}/{len(EXPECTED)}"
+    # The issue asks for two thirds; 36 of 43 is what narrate does now: guard it.
+    assert right >= 36, f"{right}/{len(EXPECTED)}"
 
 
 def test_front_matter_is_listed_but_not_read(records):

@@ -17,8 +17,9 @@ from mutagen.id3 import ID3, CTOCFlags, Encoding, PictureType
 
 from narrate import tags as tags_module
 from narrate.errors import NarrateError
+from narrate.model import ChapterMark
 from narrate.mp3 import encode_mp3
-from narrate.tags import FIELDS, ChapterMark, TrackTags, read_cover, write_tags
+from narrate.tags import FIELDS, TrackTags, read_cover, write_tags
 
 RATE = 22050
 FFPROBE = shutil.which("ffprobe")

@@ -25,7 +25,12 @@ def read_book(
     source = read_source(path)
     if not source.strip(" \t\r\n\ufeff"):
         raise ConfigError(f"{path}: the file is empty")
-    return parse_text(source, path.name, title=title, author=author, keep_notes=keep_notes)
+    book = parse_text(source, path.name, title=title, author=author, keep_notes=keep_notes)
+    if not any(chapter.paragraphs for chapter in book.chapters):
+        raise ConfigError(
+            f"{path}: nothing to read: no story text besides headings, a header or notes"
+        )
+    return book
 
 
 def read_source(path: Path) -> str:

@@ -23,11 +23,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from narrate.letters import UPPER
 from narrate.model import Book, Chapter, Paragraph, Scene
 
 # --- paragraphs ---------------------------------------------------------------------------
 
-_BLANK = re.compile(r"[ \t\f\v\ufeff\u00a0\u200b]*(?:\r\n|\r|\n)")
+#: White space, including the byte-order mark and no-break and zero-width spaces.
+_SPACE = " \t\f\v\ufeff\u00a0\u200b\r\n"
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def split_paragraphs(source: str) -> list[Paragraph]:
@@ -40,7 +43,7 @@ def split_paragraphs(source: str) -> list[Paragraph]:
     while position < length:
         newline = _find_line_end(source, position)
         line = source[position:newline]
-        if line.strip(" \t\f\v\ufeff\u00a0\u200b\r\n"):
+        if line.strip(_SPACE):
             if block_start is None:
                 block_start = position
             block_end = newline
@@ -54,7 +57,7 @@ def split_paragraphs(source: str) -> list[Paragraph]:
 
 
 def _find_line_end(source: str, position: int) -> int:
-    match = re.compile(r"\r\n|\r|\n").search(source, position)
+    match = _LINE_BREAK.search(source, position)
     return match.start() if match else len(source)
 
 
@@ -62,9 +65,6 @@ def _skip_line_break(source: str, position: int) -> int:
     if source.startswith("\r\n", position):
         return position + 2
     return position + 1
-
-
-_SPACE = " \t\f\v\ufeff\u00a0\u200b\r\n"
 
 
 def _trimmed(source: str, start: int, end: int) -> Paragraph:
@@ -77,7 +77,7 @@ def _trimmed(source: str, start: int, end: int) -> Paragraph:
 
 def lines_of(paragraph: Paragraph) -> list[str]:
     """The paragraph's lines, each stripped."""
-    return [line.strip(_SPACE) for line in re.split(r"\r\n|\r|\n", paragraph.text)]
+    return [line.strip(_SPACE) for line in _LINE_BREAK.split(paragraph.text)]
 
 
 def flat(text: str) -> str:
@@ -311,7 +311,12 @@ _NOTE_PHRASES = re.compile(
 _END_MARKER = re.compile(r"^(?:the\s+end|fin|finis|end|the end\?)\s*[.!]*$", re.IGNORECASE)
 _GUTENBERG_START = re.compile(r"\*\*\*\s*START OF (?:THE|THIS) PROJECT GUTENBERG", re.I)
 _GUTENBERG_END = re.compile(r"\*\*\*\s*END OF (?:THE|THIS) PROJECT GUTENBERG", re.I)
-_BY_LINE = re.compile(r"^by\s+(?P<author>[A-Z][\w.'\- ]{1,60})$", re.IGNORECASE)
+# "by Jane Austen", "BY H. G. WELLS": every word of the name capitalised (or a particle).
+_NAME_WORD = rf"[{UPPER}][\w.'\u2019-]*"
+_BY_LINE = re.compile(
+    rf"^(?i:by)\s+(?P<author>{_NAME_WORD}(?:\s+(?:{_NAME_WORD}|de|van|von|der|den|la|le|du|"
+    rf"da|di|of|and|&)){{0,6}})$"
+)
 
 
 def _label(paragraph: Paragraph) -> tuple[str, str] | None:
@@ -321,12 +326,15 @@ def _label(paragraph: Paragraph) -> tuple[str, str] | None:
     return match.group("label").strip().lower(), flat(match.group("value"))
 
 
+_AUTHORS_NOTE = re.compile(r"^\s*\(?\s*(?:a/n|author'?s note)\b", re.IGNORECASE)
+
+
 def is_note(paragraph: Paragraph) -> bool:
     """An author's note, disclaimer, warning or request for reviews."""
     label = _label(paragraph)
     if label and label[0] in _NOTE_LABELS:
         return True
-    if re.match(r"^\s*\(?\s*(?:a/n|author'?s note)\b", paragraph.text, re.IGNORECASE):
+    if _AUTHORS_NOTE.match(paragraph.text):
         return True
     text = flat(paragraph.text)
     return len(text) < 400 and bool(_NOTE_PHRASES.search(text)) and '"' not in text
@@ -355,12 +363,14 @@ def _read_label_lines(paragraph: Paragraph, header: _Header) -> bool:
                 continue
             return False
         label = match.group("label").strip().lower()
-        if label not in _METADATA_LABELS and label not in _SUMMARY_LABELS:
+        if label not in _METADATA_LABELS.keys() | _SUMMARY_LABELS | _NOTE_LABELS:
             return False
         found.append((label, match.group("value").strip()))
-    if not found:
+    if not any(label in _METADATA_LABELS for label, _ in found):
         return False
     for label, value in found:
+        if label in _NOTE_LABELS:
+            continue  # "Rating: T" in a header block: not read, nothing to keep
         if label in _SUMMARY_LABELS:
             header.description = flat(value)
             continue
@@ -395,30 +405,25 @@ def parse_text(
     keep_notes: bool = False,
 ) -> Book:
     """Parse a story's text into a Book. ``name`` (the file name) is the fallback title."""
-    paragraphs = split_paragraphs(source)
-    skipped: list[Paragraph] = []
-    paragraphs, skipped = _within_gutenberg_markers(paragraphs)
+    paragraphs, skipped = _within_gutenberg_markers(split_paragraphs(source))
     header = _Header()
     body_start = _read_front_matter(paragraphs, header)
-    notes = [p for p in paragraphs[:body_start] if is_note(p) or _is_summary(p)]
-    body = paragraphs[body_start:]
-    body, contents = _without_table_of_contents(body)
-    skipped += contents
+    front = paragraphs[:body_start]
+    body, contents = _without_table_of_contents(paragraphs[body_start:])
     body, end_notes = _split_end_notes(body)
-    notes += end_notes
+    front_notes = [p for p in front if is_note(p) or _is_summary(p)]
+    # Header lines (Title:, Author:, a title and by-line) are never read.
+    header_lines = [p for p in front if p not in front_notes] + skipped + contents
     if keep_notes:
-        body = [p for p in paragraphs[:body_start] if p in notes] + body + end_notes
+        lead = front_notes
+        body = body + end_notes
         notes = []
     else:
-        kept = []
-        for paragraph in body:
-            if _is_inline_note(paragraph):
-                notes.append(paragraph)
-            else:
-                kept.append(paragraph)
-        body = kept
+        lead = []
+        notes = front_notes + [p for p in body if _is_inline_note(p)] + end_notes
+        body = [p for p in body if not _is_inline_note(p)]
     book_title = title or header.title or _title_from_name(name)
-    chapters = _chapters(body, book_title, source)
+    chapters = _chapters(body, book_title, source, lead)
     return Book(
         title=book_title,
         author=author or header.author or "Unknown Author",
@@ -426,7 +431,8 @@ def parse_text(
         source=source,
         description=header.description,
         language=header.language or "en",
-        notes=tuple(sorted(set(notes) | set(skipped), key=lambda p: p.start)),
+        notes=tuple(sorted(set(notes), key=lambda p: p.start)),
+        header=tuple(sorted(set(header_lines), key=lambda p: p.start)),
         series=header.series,
         series_part=header.series_part,
     )
@@ -478,7 +484,7 @@ def _is_summary(paragraph: Paragraph) -> bool:
 
 def _is_inline_note(paragraph: Paragraph) -> bool:
     """A/N paragraphs anywhere in the story (fanfiction puts them between chapters)."""
-    return bool(re.match(r"^\s*\(?\s*(?:a/n|author'?s note)\b", paragraph.text, re.IGNORECASE))
+    return bool(_AUTHORS_NOTE.match(paragraph.text))
 
 
 def _read_front_matter(paragraphs: list[Paragraph], header: _Header) -> int:
@@ -499,7 +505,7 @@ def _read_front_matter(paragraphs: list[Paragraph], header: _Header) -> int:
             index += 1
             continue
         by_line = _BY_LINE.match(text)
-        if by_line and header.author is None and len(text.split()) <= 8:
+        if by_line and header.author is None and header.title is not None:
             header.author = by_line.group("author").strip()
             index += 1
             continue
@@ -508,7 +514,6 @@ def _read_front_matter(paragraphs: list[Paragraph], header: _Header) -> int:
             header.title is None
             and len(lines) == 2
             and _BY_LINE.match(lines[1])
-            and len(lines[1].split()) <= 8
             and parse_heading(Paragraph(0, len(lines[0]), lines[0])) is None
             and _looks_like_title(Paragraph(0, len(lines[0]), lines[0]))
         ):
@@ -522,7 +527,6 @@ def _read_front_matter(paragraphs: list[Paragraph], header: _Header) -> int:
             and parse_heading(paragraph) is None
             and _looks_like_title(paragraph)
             and _BY_LINE.match(next_text)
-            and len(next_text.split()) <= 8
         ):
             header.title = _display_title(text.strip("_* "))
             index += 1
@@ -548,8 +552,13 @@ def _title_from_name(name: str) -> str:
     return " ".join(w[:1].upper() + w[1:] for w in words) or "Untitled"
 
 
-def _chapters(body: list[Paragraph], book_title: str, source: str) -> list[Chapter]:
-    """Split the body at headings, and each chapter's paragraphs at scene breaks."""
+def _chapters(
+    body: list[Paragraph], book_title: str, source: str, lead: list[Paragraph]
+) -> list[Chapter]:
+    """Split the body at headings, and each chapter's paragraphs at scene breaks.
+
+    ``lead`` (front matter read aloud with --keep-notes) opens the first chapter.
+    """
     sections: list[tuple[Heading | None, Paragraph | None, list[Paragraph]]] = []
     current: tuple[Heading | None, Paragraph | None, list[Paragraph]] = (None, None, [])
     index = 0
@@ -583,13 +592,16 @@ def _chapters(body: list[Paragraph], book_title: str, source: str) -> list[Chapt
         index += 1
     sections.append(current)
     sections = _merge_empty_sections(sections, source)
+    if lead:
+        heading, heading_paragraph, paragraphs = sections[0] if sections else (None, None, [])
+        sections[:1] = [(heading, heading_paragraph, lead + paragraphs)]
     chapters: list[Chapter] = []
     for heading, heading_paragraph, paragraphs in sections:
-        if not paragraphs and heading is None:
-            continue
-        title = heading.title if heading else (book_title if not chapters else "Opening")
-        if heading is None and len(sections) > 1:
-            title = "Opening"
+        if heading is not None:
+            title = heading.title
+        else:
+            # Text before the first heading, or a book without headings.
+            title = "Opening" if len(sections) > 1 else book_title
         chapters.append(
             Chapter(
                 number=len(chapters) + 1,
