@@ -89,8 +89,12 @@ def cast_voices(
     lines: Mapping[str, int],
     characters: Mapping[str, Character],
     segments: Iterable[Segment] = (),
+    narrator: str | None = None,
 ) -> Cast:
-    """A profile for each speaker in ``lines`` (speaker name -> number of quotes)."""
+    """A profile for each speaker in ``lines`` (speaker name -> number of quotes).
+
+    ``narrator`` names a first-person narrator: their lines keep the narrator's voice.
+    """
     chapters: dict[str, set[int]] = {}
     for segment in segments:
         if segment.is_dialogue:
@@ -100,7 +104,7 @@ def cast_voices(
     users: dict[str, list[str]] = {}
     order = sorted(lines, key=lambda name: (-lines[name], name))
     for speaker in order:
-        if speaker == NARRATOR:
+        if speaker in (NARRATOR, narrator):
             assigned[speaker] = config.narrator
             continue
         character = characters.get(speaker)

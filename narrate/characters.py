@@ -173,15 +173,15 @@ class CharacterIndex:
         self,
         characters: Iterable[Character],
         lookup: dict[str, str],
-        lower_counts: Counter | None = None,
+        vocabulary: _Vocabulary | None = None,
     ) -> None:
         self.characters = {c.name: c for c in characters}
         self._lookup = lookup
-        self._lower_counts = lower_counts or Counter()
+        self._vocabulary = vocabulary
 
     def is_ordinary(self, word: str) -> bool:
         """A capitalised word that is an ordinary word of the book ("At", "Darkness")."""
-        return _ordinary(word, self._lower_counts)
+        return self._vocabulary is not None and self._vocabulary.ordinary(word)
 
     def resolve(self, surface: str) -> str | None:
         """The character a name as written refers to, or None when unknown or ambiguous."""
@@ -221,17 +221,44 @@ def _key(surface: str) -> str:
     return " ".join(surface.lower().split())
 
 
-def find_characters(texts: Iterable[tuple[int, str]], full_text: str) -> CharacterIndex:
-    """Find the characters named in the narration ``texts`` (pairs of offset and text).
+class _Vocabulary:
+    """How a book writes its words: to tell a name from an ordinary word with a capital.
 
-    ``full_text`` is the whole book, used to tell names from ordinary capitalised words.
+    A word is ordinary when the book writes it in lower case at least twice and at least as
+    often as with a capital in the middle of a sentence: "Well" and "Then" are ordinary;
+    "Bill" is a name in a book that says "said Bill" more often than "paid the bill".
     """
-    lower_counts = Counter(re.findall(rf"\b[{LOWER}][{LOWER}'\u2019]+\b", full_text))
+
+    def __init__(self, full_text: str) -> None:
+        self.lower = Counter(re.findall(rf"\b[{LOWER}][{LOWER}'\u2019]+\b", full_text))
+        self.capital = Counter(re.findall(rf"(?<=[{LOWER},;] )[{UPPER}][{LOWER}]+\b", full_text))
+
+    def ordinary(self, word: str) -> bool:
+        lowered = word.lower()
+        if lowered in _NOT_NAMES or lowered in HONORIFICS:
+            return True
+        count = self.lower[lowered]
+        return count >= 2 and count >= self.capital[word[:1].upper() + word[1:].lower()]
+
+
+def find_characters(
+    narration: Iterable[tuple[int, str]],
+    full_text: str,
+    dialogue: Iterable[str] = (),
+) -> CharacterIndex:
+    """Find the characters named in a book.
+
+    ``narration`` gives (offset, text) pairs of narration, where names are counted and
+    their pronouns read; ``dialogue`` adds names only said aloud ("Hello, Jake"), counted
+    but without pronouns (an "I" and a "you" talk there). ``full_text`` is the whole book,
+    used to tell names from ordinary capitalised words.
+    """
+    vocabulary = _Vocabulary(full_text)
     entries: dict[str, _Entry] = {}
     pronoun_votes: dict[str, Counter] = defaultdict(Counter)
-    for _, text in texts:
+    for text, in_narration in [(t, True) for _, t in narration] + [(t, False) for t in dialogue]:
         for match in NAME_PATTERN.finditer(text):
-            entry = _entry_for(match, text, lower_counts)
+            entry = _entry_for(match, text, vocabulary)
             if entry is None:
                 continue
             existing = entries.setdefault(entry.key, entry)
@@ -239,15 +266,15 @@ def find_characters(texts: Iterable[tuple[int, str]], full_text: str) -> Charact
             existing.forms[entry.display] += 1
             if _after_place_preposition(text, match.start()):
                 existing.place_hints += 1
-            vote = _pronoun_after(text, match.start(), match.end())
+            vote = _pronoun_after(text, match.start(), match.end()) if in_narration else None
             if vote:
                 pronoun_votes[entry.key][vote[0]] += vote[1]
     index = _cluster(entries, pronoun_votes)
-    index._lower_counts = lower_counts
+    index._vocabulary = vocabulary
     return index
 
 
-def _entry_for(match: re.Match, text: str, lower_counts: Counter) -> _Entry | None:
+def _entry_for(match: re.Match, text: str, vocabulary: _Vocabulary) -> _Entry | None:
     honorific = match.group("honorific")
     if honorific == "The":
         # "The First", "The Invisible Man": a name when written so mid-sentence.
@@ -257,7 +284,7 @@ def _entry_for(match: re.Match, text: str, lower_counts: Counter) -> _Entry | No
             words = match.group("name").split()
             first = words[0].lower()
             if first not in _ORDINAL_TITLES and (
-                first in _NOT_NAMES or (len(words) == 1 and lower_counts[first] >= 2)
+                first in _NOT_NAMES or (len(words) == 1 and vocabulary.ordinary(words[0]))
             ):
                 return None
             display = "The " + " ".join(re.sub(r"['\u2019]s$", "", w) for w in words)
@@ -266,9 +293,9 @@ def _entry_for(match: re.Match, text: str, lower_counts: Counter) -> _Entry | No
     words = [re.sub(r"['\u2019]s$", "", w) for w in match.group("name").split()]
     if not honorific:
         # Drop ordinary words written with a capital ("Then Spike", "Poor Spike").
-        while words and _ordinary(words[0], lower_counts):
+        while words and vocabulary.ordinary(words[0]):
             words.pop(0)
-        while words and _ordinary(words[-1], lower_counts):
+        while words and vocabulary.ordinary(words[-1]):
             words.pop()
         if not words:
             return None
@@ -282,13 +309,6 @@ def _entry_for(match: re.Match, text: str, lower_counts: Counter) -> _Entry | No
         written = match.group(0)[: match.start("name") - match.start()]
         display = " ".join(written.split()) + " " + display
     return _Entry(key, honorific_key, tokens, display)
-
-
-def _ordinary(word: str, lower_counts: Counter) -> bool:
-    lowered = word.lower()
-    if lowered in _NOT_NAMES or lowered in HONORIFICS:
-        return True
-    return lower_counts[lowered] >= 2
 
 
 _PLACE_PREPOSITIONS = re.compile(
@@ -369,10 +389,14 @@ def _cluster(entries: dict[str, _Entry], pronoun_votes: dict[str, Counter]) -> C
         if count >= 2 and not (places * 3 >= count and not any(m.honorific for m in members)):
             kept[root] = members
     clusters = kept
+    # How many characters carry each last name ("Bennet": five).
+    surname_owners: Counter = Counter()
+    for members in clusters.values():
+        surname_owners.update({m.tokens[-1] for m in members if m.tokens[0] != "the"})
     characters: list[Character] = []
     lookup: dict[str, str] = {}
     for members in clusters.values():
-        name = _cluster_name(members)
+        name = _cluster_name(members, surname_owners)
         votes: Counter = Counter()
         honorific_gender = None
         for member in members:
@@ -400,15 +424,32 @@ def _belongs(short: _Entry, long: _Entry) -> bool:
         # "Mrs. Bennet" is not "Elizabeth Bennet"; "Mr. Darcy" is "Darcy".
         return False
     if len(short.tokens) == len(long.tokens):
+        if not short.honorific and HONORIFICS.get(long.honorific or "") == FEMALE:
+            # A bare surname is the man, not "Mrs." or "Miss" ("Braddocks said").
+            return False
         return bool(short.honorific) != bool(long.honorific)
     return short.tokens[-1] == long.tokens[-1] or short.tokens[0] == long.tokens[0]
 
 
-def _cluster_name(members: list[_Entry]) -> str:
-    """The form the text uses most, preferring names without an honorific alone."""
+def _cluster_name(members: list[_Entry], surname_owners: Counter) -> str:
+    """The full name ("Harvey Stone") when the text gives one and no one else in the book
+    shares the surname; otherwise the form the text uses most ("Elizabeth" among the
+    Bennets, "Mr. Darcy" beside Miss Darcy)."""
     forms: Counter = Counter()
     for member in members:
         forms.update(member.forms)
+    alone = {m.tokens[0] for m in members if len(m.tokens) == 1 and not m.honorific}
+    full = [
+        (count, form)
+        for member in members
+        for form, count in member.forms.items()
+        if not member.honorific
+        and len(member.tokens) >= 2
+        and member.tokens[0] in alone  # "Harvey" is used alone too: not "Poor Spike"
+        and surname_owners[member.tokens[-1]] == 1
+    ]
+    if full:
+        return max(full)[1]
     return forms.most_common(1)[0][0]
 
 

@@ -198,6 +198,8 @@ class Script:
     characters: tuple[Character, ...]
     cast: Cast
     pauses: Pauses = field(default_factory=Pauses)
+    #: The first-person narrator's name, when the story is told by a named "I".
+    narrator_name: str | None = None
 
     def chapter_segments(self, number: int) -> list[Segment]:
         return [s for s in self.segments if s.chapter == number and s.spoken]

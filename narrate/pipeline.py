@@ -78,13 +78,18 @@ def make_script(book: Book, config: VoicesConfig) -> Script:
     """The attributed, cast script of a book (pure: no engine, no files)."""
     segments = segment_book(book)
     narration = [(s.start, s.text) for s in segments if s.kind == NARRATION and s.spoken]
-    index = find_characters(narration, book.source)
-    segments = attribute(segments, index)
-    segments = _apply_voices_file_names(segments, config, index.characters)
+    dialogue = [s.text for s in segments if s.is_dialogue]
+    index = find_characters(narration, book.source, dialogue)
+    attribution = attribute(segments, index)
+    segments = _apply_voices_file_names(attribution.segments, config, index.characters)
     lines = count_lines(segments)
     characters = _speaking_characters(lines, index.characters)
-    cast = cast_voices(config, lines, {c.name: c for c in characters}, segments)
-    return Script(book, tuple(segments), tuple(characters), cast, config.pauses)
+    cast = cast_voices(
+        config, lines, {c.name: c for c in characters}, segments, narrator=attribution.narrator
+    )
+    return Script(
+        book, tuple(segments), tuple(characters), cast, config.pauses, attribution.narrator
+    )
 
 
 def _apply_voices_file_names(

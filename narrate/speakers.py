@@ -314,7 +314,15 @@ def _is_first_person(segments: Sequence[Segment]) -> bool:
     return first > 0.25 * third and first > 20
 
 
-def attribute(segments: Sequence[Segment], index: CharacterIndex) -> list[Segment]:
+@dataclass(frozen=True)
+class Attribution:
+    """The segments with their speakers, and the first-person narrator's name if found."""
+
+    segments: list[Segment]
+    narrator: str | None = None
+
+
+def attribute(segments: Sequence[Segment], index: CharacterIndex) -> Attribution:
     """Give every dialogue segment a speaker; narration keeps the narrator."""
     context = _Context(segments, index)
     quotes = _quotes(context)
@@ -333,11 +341,58 @@ def attribute(segments: Sequence[Segment], index: CharacterIndex) -> list[Segmen
     for quote in quotes:
         if quote.speaker is None:
             _nearest(context, quote)
+    narrator = _name_narrator(context, quotes)
     result = list(context.segments)
     for quote in quotes:
+        speaker, reason = quote.speaker, quote.reason
+        if speaker == NARRATOR and narrator:
+            speaker, reason = narrator, f"{reason} [the narrator, called {narrator}]"
         for number in quote.segments:
-            result[number] = replace(result[number], speaker=quote.speaker, reason=quote.reason)
-    return result
+            result[number] = replace(result[number], speaker=speaker, reason=reason)
+    return Attribution(result, narrator)
+
+
+def _name_narrator(context: _Context, quotes: list[_Quote]) -> str | None:
+    """A first-person narrator is a character, named by what the others call them: the
+    name most addressed in quotes next to the narrator's own, by someone who is not a
+    speaker in their own right ("Hello, Jake." / "Mr. Barnes"). A first name and a
+    surname that both name the narrator make the full name ("Jake Barnes")."""
+    if not context.first_person:
+        return None
+    votes: Counter = Counter()
+    for position, quote in enumerate(quotes):
+        if quote.speaker == NARRATOR:
+            continue
+        neighbours = quotes[max(0, position - 1) : position + 2]
+        if any(other.speaker == NARRATOR for other in neighbours if other is not quote):
+            votes.update(quote.addressees)
+    spoken = Counter(q.speaker for q in quotes if q.reason.startswith("explicit"))
+    names = [name for name, count in votes.most_common() if count >= 2 and spoken[name] * 2 < count]
+    if not names:
+        return None
+    first = names[0]
+    if " " in first or _surname(context, first):
+        return first
+    surname = next((_surname(context, n) for n in names[1:] if _surname(context, n)), None)
+    return f"{first} {surname}" if surname else first
+
+
+def _surname(context: _Context, name: str) -> str | None:
+    """The surname a name is, when the text uses it with an honorific: "Mr. Barnes" and
+    "Barnes" (also called Mr. Barnes) give "Barnes"."""
+    match = re.fullmatch(rf"{_HONORIFIC}\s+(?P<surname>{_PROPER})", name)
+    if match:
+        return match.group("surname")
+    character = context.index.characters.get(name)
+    if (
+        character
+        and re.fullmatch(_PROPER, name)
+        and any(
+            re.fullmatch(rf"{_HONORIFIC}\s+{re.escape(name)}", alias) for alias in character.aliases
+        )
+    ):
+        return name
+    return None
 
 
 def _quotes(context: _Context) -> list[_Quote]:

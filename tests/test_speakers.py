@@ -20,7 +20,7 @@ def speakers_of(text: str) -> list[tuple[str, str, str]]:
     narration = [(s.start, s.text) for s in segments if s.kind == NARRATION and s.spoken]
     index = find_characters(narration, book.source)
     result = attribute(segments, index)
-    return [(s.text, s.speaker, s.reason) for s in result if s.is_dialogue]
+    return [(s.text, s.speaker, s.reason) for s in result.segments if s.is_dialogue]
 
 
 def speaker(lines: list[tuple[str, str, str]], opening: str) -> str:
@@ -29,7 +29,7 @@ def speaker(lines: list[tuple[str, str, str]], opening: str) -> str:
     return matches[0]
 
 
-HARBOUR = """Mara Penhallow kept the lamp. Her husband Tom kept the stores. Mara liked the
+HARBOUR = """Mara kept the lamp. Her husband Tom kept the stores. Mara liked the
 night watch; Tom liked his breakfast.
 
 """
@@ -72,7 +72,7 @@ def test_vocative_names_the_listener_not_the_speaker():
         '"Any time," Tom said.\n'
     )
     lines = speakers_of(text)
-    assert speaker(lines, "Thank you, Tom").startswith("Mara")
+    assert speaker(lines, "Thank you, Tom") == "Mara"
 
 
 def test_interrupted_quote_keeps_one_speaker():
@@ -131,7 +131,7 @@ def test_every_dialogue_segment_gets_a_speaker():
     text = HARBOUR + '"Who is there?"\n\n"Only the wind."\n'
     lines = speakers_of(text)
     assert len(lines) == 2
-    assert {who for _, who, _ in lines} <= {"Mara Penhallow", "Mara", "Tom"}
+    assert {who for _, who, _ in lines} <= {"Mara", "Tom"}
     assert lines[0][1] != lines[1][1]
 
 
