@@ -154,6 +154,8 @@ class _Entry:
     display: str = ""
     count: int = 0
     place_hints: int = 0
+    #: How often it is written after a lower-case "the" ("the Hatter", "the Mock Turtle").
+    after_the: int = 0
     forms: Counter = field(default_factory=Counter)
 
 
@@ -258,12 +260,17 @@ def find_characters(
     pronoun_votes: dict[str, Counter] = defaultdict(Counter)
     for text, in_narration in [(t, True) for _, t in narration] + [(t, False) for t in dialogue]:
         for match in NAME_PATTERN.finditer(text):
+            before = text[max(0, match.start() - 8) : match.start()]
+            if not in_narration and _SENTENCE_START.search(before):
+                continue  # in speech a capital opens many a sentence: "Ugh!", "Hark!"
             entry = _entry_for(match, text, vocabulary)
             if entry is None:
                 continue
             existing = entries.setdefault(entry.key, entry)
             existing.count += 1
             existing.forms[entry.display] += 1
+            if before.endswith("the ") and not match.group("honorific"):
+                existing.after_the += 1
             if _after_place_preposition(text, match.start()):
                 existing.place_hints += 1
             vote = _pronoun_after(text, match.start(), match.end()) if in_narration else None
@@ -295,7 +302,9 @@ def _entry_for(match: re.Match, text: str, vocabulary: _Vocabulary) -> _Entry | 
         # Drop ordinary words written with a capital ("Then Spike", "Poor Spike").
         while words and vocabulary.ordinary(words[0]):
             words.pop(0)
-        while words and vocabulary.ordinary(words[-1]):
+        # Only plain words at the end: "Harvey Stone" keeps its surname though "stone" is a
+        # word too.
+        while words and words[-1].lower() in _NOT_NAMES:
             words.pop()
         if not words:
             return None
@@ -322,6 +331,7 @@ def _after_place_preposition(text: str, index: int) -> bool:
     return bool(_PLACE_PREPOSITIONS.search(text[max(0, index - 14) : index]))
 
 
+_SENTENCE_START = re.compile(r"(?:^|[.!?]['\"\u201d\u2019]?\s+)$")
 _SUBJECT_START = re.compile(
     r"(?:^|[.!?]['\"\u201d\u2019]?\s+|\b(?:and|but|then|when|as|while)\s+)$", re.IGNORECASE
 )
@@ -397,6 +407,10 @@ def _cluster(entries: dict[str, _Entry], pronoun_votes: dict[str, Counter]) -> C
     lookup: dict[str, str] = {}
     for members in clusters.values():
         name = _cluster_name(members, surname_owners)
+        if 2 * sum(m.after_the for m in members) >= sum(m.count for m in members) and not (
+            name.lower().startswith("the ")
+        ):
+            name = "the " + name  # "the Hatter", "the Invisible Man"
         votes: Counter = Counter()
         honorific_gender = None
         for member in members:
@@ -408,6 +422,7 @@ def _cluster(entries: dict[str, _Entry], pronoun_votes: dict[str, Counter]) -> C
         characters.append(Character(name=name, aliases=tuple(aliases), gender=gender))
         for member in members:
             lookup[member.key] = name
+            lookup["the " + member.key] = name
             for form in member.forms:
                 lookup[_key(form)] = name
     return CharacterIndex(characters, lookup)

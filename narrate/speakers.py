@@ -110,7 +110,7 @@ _HONORIFIC = r"(?:%s)\.?" % "|".join(
     sorted((re.escape(h.capitalize()) for h in HONORIFICS), key=len, reverse=True)
 )
 _PROPER = rf"[{UPPER}][{LOWER}]+(?:['\u2019-][{UPPER}{LOWER}]+)*"
-_NAME = rf"(?:{_HONORIFIC}\s+)?{_PROPER}(?:\s+{_PROPER}){{0,2}}"
+_NAME = rf"(?:[Tt]he\s+)?(?:{_HONORIFIC}\s+)?{_PROPER}(?:\s+{_PROPER}){{0,2}}"
 _PRONOUN = r"(?:he|she|I|they|we|it)"
 _DESCRIPTION = (
     r"(?:(?:one|some|several|two|three|all|each|most|both|many|a\s+few|the\s+rest)\s+of\s+"
