@@ -156,6 +156,8 @@ class _Entry:
     place_hints: int = 0
     #: How often it is written after a lower-case "the" ("the Hatter", "the Mock Turtle").
     after_the: int = 0
+    #: How often it does what people do: "Willow smiled", "Mara liked", "Tom said".
+    acts: int = 0
     forms: Counter = field(default_factory=Counter)
 
 
@@ -179,6 +181,11 @@ class CharacterIndex:
     ) -> None:
         self.characters = {c.name: c for c in characters}
         self._lookup = lookup
+        #: Honorific -> the characters that bear it, most named first ("count": [...]).
+        self.titled: dict[str, list[str]] = {}
+        #: The characters that are people: with a gender, a title, or doing what people
+        #: do ("Willow smiled"). A name that is only ever a place is not among them.
+        self.people: set[str] = set()
         self._vocabulary = vocabulary
 
     def is_ordinary(self, word: str) -> bool:
@@ -271,6 +278,8 @@ def find_characters(
             existing.forms[entry.display] += 1
             if before.endswith("the ") and not match.group("honorific"):
                 existing.after_the += 1
+            if in_narration and _PERSON_VERB.match(text, match.end()):
+                existing.acts += 1
             if _after_place_preposition(text, match.start()):
                 existing.place_hints += 1
             vote = _pronoun_after(text, match.start(), match.end()) if in_narration else None
@@ -279,6 +288,16 @@ def find_characters(
     index = _cluster(entries, pronoun_votes)
     index._vocabulary = vocabulary
     return index
+
+
+def _titles(clusters: dict[str, list[_Entry]], names: dict[str, str]) -> dict[str, list[str]]:
+    """Honorific -> names of the characters that bear it, the most named first."""
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for root, members in clusters.items():
+        for member in members:
+            if member.honorific:
+                counts[member.honorific][names[root]] += member.count
+    return {title: [n for n, _ in c.most_common()] for title, c in counts.items()}
 
 
 def _entry_for(match: re.Match, text: str, vocabulary: _Vocabulary) -> _Entry | None:
@@ -331,6 +350,12 @@ def _after_place_preposition(text: str, index: int) -> bool:
     return bool(_PLACE_PREPOSITIONS.search(text[max(0, index - 14) : index]))
 
 
+# A verb people do, right after a name: a past tense in -ed, or a common irregular one.
+_PERSON_VERB = re.compile(
+    r"\s+(?:[a-z]+ed|said|says|asked|thought|felt|knew|saw|went|came|took|gave|sat|stood|"
+    r"ran|told|made|got|kept|heard|began|spoke|wrote|put|let|left|shook|turned|smiled|"
+    r"laughed|nodded|sighed|cried|whispered|answered|replied)\b"
+)
 _SENTENCE_START = re.compile(r"(?:^|[.!?]['\"\u201d\u2019]?\s+)$")
 _SUBJECT_START = re.compile(
     r"(?:^|[.!?]['\"\u201d\u2019]?\s+|\b(?:and|but|then|when|as|while)\s+)$", re.IGNORECASE
@@ -398,19 +423,21 @@ def _cluster(entries: dict[str, _Entry], pronoun_votes: dict[str, Counter]) -> C
         places = sum(m.place_hints for m in members)
         if count >= 2 and not (places * 3 >= count and not any(m.honorific for m in members)):
             kept[root] = members
-    clusters = kept
+    clusters = _join_mister_to_full_name(kept, pronoun_votes)
     # How many characters carry each last name ("Bennet": five).
     surname_owners: Counter = Counter()
     for members in clusters.values():
         surname_owners.update({m.tokens[-1] for m in members if m.tokens[0] != "the"})
     characters: list[Character] = []
     lookup: dict[str, str] = {}
-    for members in clusters.values():
+    names: dict[str, str] = {}
+    for root, members in clusters.items():
         name = _cluster_name(members, surname_owners)
         if 2 * sum(m.after_the for m in members) >= sum(m.count for m in members) and not (
             name.lower().startswith("the ")
         ):
             name = "the " + name  # "the Hatter", "the Invisible Man"
+        names[root] = name
         votes: Counter = Counter()
         honorific_gender = None
         for member in members:
@@ -425,7 +452,42 @@ def _cluster(entries: dict[str, _Entry], pronoun_votes: dict[str, Counter]) -> C
             lookup["the " + member.key] = name
             for form in member.forms:
                 lookup[_key(form)] = name
-    return CharacterIndex(characters, lookup)
+    index = CharacterIndex(characters, lookup)
+    index.titled = _titles(clusters, names)
+    index.people = {
+        names[root]
+        for root, members in clusters.items()
+        if any(m.acts or m.honorific for m in members) or index.characters[names[root]].gender
+    }
+    return index
+
+
+def _join_mister_to_full_name(
+    clusters: dict[str, list[_Entry]], pronoun_votes: dict[str, Counter]
+) -> dict[str, list[_Entry]]:
+    """ "Mr. Campbell" is "Mike Campbell" when he is the only man of the book with a full
+    name ending in Campbell. (Not "Mrs." or "Miss": Elizabeth Bennet is not Mrs. Bennet.)"""
+    full_names: dict[str, list[str]] = defaultdict(list)
+    for root, members in clusters.items():
+        first = members[0]
+        if not first.honorific and len(first.tokens) >= 2 and first.tokens[0] != "the":
+            full_names[first.tokens[-1]].append(root)
+    for root in list(clusters):
+        members = clusters[root]
+        first = members[0]
+        if first.honorific not in ("mr", "mister") or len(first.tokens) != 1:
+            continue
+        candidates = full_names.get(first.tokens[0], [])
+        if len(candidates) != 1 or candidates[0] not in clusters:
+            continue
+        target = candidates[0]
+        votes: Counter = Counter()
+        for member in clusters[target]:
+            votes.update(pronoun_votes.get(member.key, Counter()))
+        if _vote(votes) in (None, MALE):
+            clusters[target] = clusters[target] + members
+            del clusters[root]
+    return clusters
 
 
 def _belongs(short: _Entry, long: _Entry) -> bool:

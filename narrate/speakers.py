@@ -228,6 +228,9 @@ class _Context:
         self.mention_starts = [position for position, _ in self.mentions]
         self.group_starts = [position for position, _ in self.groups]
         self.first_person = _is_first_person(self.segments)
+        #: Names known to be people (see CharacterIndex.people); attribution adds those
+        #: addressed in quotes and those named in speech tags. Places never qualify.
+        self.people: set[str] = set(index.people)
 
     def narration_text(self, start: int, end: int) -> str:
         """The narration between two offsets, joined."""
@@ -283,16 +286,23 @@ class _Context:
         return None
 
     def recent(
-        self, before: int, gender: str | None, exclude: set[str], limit: int = 4000
+        self,
+        before: int,
+        gender: str | None,
+        exclude: set[str],
+        limit: int = 4000,
+        among: set[str] | None = None,
     ) -> str | None:
-        """The last character named before ``before`` (within ``limit`` characters) whose
-        gender fits, skipping ``exclude``; a known gender beats an unknown one."""
+        """The last person named before ``before`` (within ``limit`` characters) whose
+        gender fits, skipping ``exclude`` and anyone not ``among`` the given names (by
+        default: the people, not places); a known gender beats an unknown one."""
+        among = self.people if among is None else among
         fallback = None
         for index in range(bisect.bisect_left(self.mention_starts, before) - 1, -1, -1):
             position, name = self.mentions[index]
             if before - position > limit:
                 break
-            if name in exclude:
+            if name in exclude or name not in among:
                 continue
             known = self.index.gender(name)
             if gender is None or known == gender:
@@ -328,8 +338,11 @@ def attribute(segments: Sequence[Segment], index: CharacterIndex) -> Attribution
     quotes = _quotes(context)
     for quote in quotes:
         quote.addressees = _vocatives(context, quote)
+        context.people.update(quote.addressees)
     for quote in quotes:
         _explicit(context, quote)
+        if quote.speaker and quote.reason.startswith("explicit (name)"):
+            context.people.add(quote.speaker)
     for quote in quotes:
         if quote.speaker is None:
             _beat(context, quote)
@@ -342,10 +355,11 @@ def attribute(segments: Sequence[Segment], index: CharacterIndex) -> Attribution
         if quote.speaker is None:
             _nearest(context, quote)
     narrator = _name_narrator(context, quotes)
+    narrator_names = _narrator_names(context, narrator)
     result = list(context.segments)
     for quote in quotes:
         speaker, reason = quote.speaker, quote.reason
-        if speaker == NARRATOR and narrator:
+        if narrator and (speaker == NARRATOR or speaker in narrator_names):
             speaker, reason = narrator, f"{reason} [the narrator, called {narrator}]"
         for number in quote.segments:
             result[number] = replace(result[number], speaker=speaker, reason=reason)
@@ -375,6 +389,18 @@ def _name_narrator(context: _Context, quotes: list[_Quote]) -> str | None:
         return first
     surname = next((_surname(context, n) for n in names[1:] if _surname(context, n)), None)
     return f"{first} {surname}" if surname else first
+
+
+def _narrator_names(context: _Context, narrator: str | None) -> set[str]:
+    """The characters that are the narrator under a shorter name: "Jake", "Barnes"."""
+    if not narrator:
+        return set()
+    names = {narrator}
+    for part in narrator.split():
+        known = context.index.resolve(part)
+        if known:
+            names.add(known)
+    return names
 
 
 def _surname(context: _Context, name: str) -> str | None:
@@ -455,10 +481,89 @@ def _speaker_from_subject(
         name = context.name_of(subject, allow_new=tag)
         return (name, "name") if name else None
     if lowered.startswith(("the ", "his ", "her ", "their ", "my ", "our ", "a ", "an ")):
-        noun = words[-1].lower()
-        if len(words) <= 4 and noun.isalpha() and noun not in {"door", "voice"}:
-            return _description_name(subject), "description"
+        return _description(context, quote, _trim_description(words), position)
     return None
+
+
+#: Nouns that name a person by their relation to someone: resolved like a pronoun of their
+#: gender ("said his wife" in a scene with one married woman is her).
+_RELATIONS = {
+    FEMALE: {
+        "mother",
+        "wife",
+        "sister",
+        "aunt",
+        "daughter",
+        "niece",
+        "lady",
+        "mistress",
+        "girl",
+        "companion",
+        "friend",
+        "cousin",
+        "hostess",
+        "sister-in-law",
+    },
+    MALE: {
+        "father",
+        "husband",
+        "brother",
+        "uncle",
+        "son",
+        "nephew",
+        "gentleman",
+        "master",
+        "boy",
+        "companion",
+        "friend",
+        "cousin",
+        "host",
+        "brother-in-law",
+    },
+}
+#: Nouns that are a title someone bears: "the count" is Count Mippipopolous.
+_TITLE_NOUNS = {"ladyship": "lady", "lordship": "lord", "doctor": "dr", "majesty": "king"}
+#: Words that end a description: "the wife impatiently", "the father as she...".
+_DESCRIPTION_STOP = set(
+    """
+    in with from at as of to by for on and or but who that which when while then soon
+    afterwards again now still too also once presently suddenly quietly instantly
+    """.split()
+)
+
+
+def _trim_description(words: list[str]) -> list[str]:
+    """The description up to its noun: "the young girl in" -> "the young girl"."""
+    kept = list(words[:1])
+    for word in words[1:]:
+        lowered = word.lower()
+        if lowered in _DESCRIPTION_STOP or (lowered.endswith("ly") and len(lowered) > 4):
+            break
+        kept.append(word)
+    return kept
+
+
+def _description(
+    context: _Context, quote: _Quote, words: list[str], position: int
+) -> tuple[str, str] | None:
+    """A described speaker: a title ("the count") names who bears it, a relation ("his
+    wife") the nearest person of that gender; otherwise the description is the name."""
+    if len(words) < 2:
+        return None
+    noun = words[-1].lower()
+    if not noun.isalpha() or noun in {"door", "voice"}:
+        return None
+    title = _TITLE_NOUNS.get(noun, noun)
+    bearers = context.index.titled.get(title, [])
+    if title in HONORIFICS and bearers:
+        nearest = context.recent(position, None, set(quote.addressees), among=set(bearers))
+        return (nearest or bearers[0]), "title"
+    for gender, relations in _RELATIONS.items():
+        if noun in relations and not (noun in _RELATIONS[MALE] and noun in _RELATIONS[FEMALE]):
+            name = context.recent(position, gender, set(quote.addressees))
+            if name:
+                return name, "relation"
+    return _description_name(" ".join(words)), "description"
 
 
 def _group_name(context: _Context, lowered: str, position: int) -> str | None:
