@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from narrate.characters import GROUP_NOUNS, HONORIFICS, CharacterIndex
 from narrate.letters import LOWER, UPPER
 from narrate.model import DIALOGUE, FEMALE, MALE, NARRATION, NARRATOR, Segment
+from narrate.turns import Turn, decide
 
 #: Verbs that introduce or tag speech, in their base form.
 SPEECH_VERBS = set(
@@ -200,6 +201,14 @@ class _Quote:
     reason: str = ""
     #: Names the quote addresses, in the order they appear (a list, for determinism).
     addressees: list[str] = field(default_factory=list)
+    #: Softer evidence for the turn-taking model: candidate -> (score, why).
+    hints: dict[str, tuple[float, str]] = field(default_factory=dict)
+    #: The gender a pronoun tag asks for ("she said").
+    gender: str | None = None
+
+    def hint(self, name: str, score: float, why: str) -> None:
+        if name not in self.hints or self.hints[name][0] < score:
+            self.hints[name] = (score, why)
 
 
 class _Context:
@@ -237,6 +246,12 @@ class _Context:
         first = bisect.bisect_right(self.narration_starts, start)
         last = bisect.bisect_left(self.narration_starts, end)
         return " ".join(s.text for s in self.narration[first:last])
+
+    def mentions_between(self, start: int, end: int) -> list[tuple[int, str]]:
+        """The (offset, name) mentions in narration between two offsets."""
+        first = bisect.bisect_left(self.mention_starts, start)
+        last = bisect.bisect_left(self.mention_starts, end)
+        return self.mentions[first:last]
 
     def recent_group(self, position: int, limit: int = 12000) -> str | None:
         """The last group named in the narration before ``position`` ("the girls")."""
@@ -346,11 +361,9 @@ def attribute(segments: Sequence[Segment], index: CharacterIndex) -> Attribution
     for quote in quotes:
         if quote.speaker is None:
             _beat(context, quote)
-    _same_paragraph(context, quotes)
-    for quote in quotes:
-        if quote.speaker is None:
             _previous_paragraph(context, quote)
-    _turns(context, quotes)
+    for conversation in _conversations(context, quotes):
+        _take_turns(context, conversation)
     for quote in quotes:
         if quote.speaker is None:
             _nearest(context, quote)
@@ -433,27 +446,37 @@ def _quotes(context: _Context) -> list[_Quote]:
     return sorted(quotes.values(), key=lambda q: q.segments[0])
 
 
+# Words that come before the name of the one spoken to: "Thank you, Spike", "Goodnight
+# Buffy", "I'm sorry Spike", "my dear Watson".
+_VOCATIVE_LEAD = (
+    r"dear|my|oh|o|sorry|thanks|thank you|hello|hallo|hullo|hi|hey|goodbye|good-bye|"
+    r"goodnight|good night|night|morning|good morning|evening|good evening|yes|no|well|"
+    r"look|listen|please|come on|come|ah|ay|aye|now"
+)
+_VOCATIVE = re.compile(
+    rf"(?:^|[,.!?;:\u2026\u2014-]\s*|\b(?i:{_VOCATIVE_LEAD})\s+)(?P<name>{_NAME})"
+    rf"\s*(?=[,.!?;:\u2014\u2026-]|$)"
+)
+
+
+def _resolve_tail(context: _Context, surface: str) -> str | None:
+    """A known name at the end of ``surface``: "Goodnight Buffy", "Mr. Spike" (not a form
+    the text uses elsewhere) -> "Buffy", "Spike"."""
+    words = surface.split()
+    for start in range(len(words)):
+        name = context.index.resolve(" ".join(words[start:]))
+        if name:
+            return name
+    return None
+
+
 def _vocatives(context: _Context, quote: _Quote) -> list[str]:
     """Names the speaker addresses: "Thank you, Spike, for…", "Mr. Spike?", "Will."."""
     names: list[str] = []
     for number in quote.segments:
         text = context.segments[number].text
-        for match in re.finditer(
-            rf"(?:^|[,.!?;:]\s+|\b(?:dear|my|oh|o)\s+)(?P<name>{_NAME})\s*(?=[,.!?;:\u2014]|$)",
-            text,
-        ):
-            before = text[: match.start("name")].rstrip()
-            after = text[match.end("name") :]
-            vocative = (
-                not before
-                or before.endswith(",")
-                or re.search(r"\b(?:dear|my|oh|o)$", before, re.IGNORECASE)
-                or after.lstrip().startswith(",")
-                or after.strip() in {"", "?", "!", "."}
-            )
-            if not vocative:
-                continue
-            name = context.index.resolve(match.group("name"))
+        for match in _VOCATIVE.finditer(text):
+            name = _resolve_tail(context, match.group("name"))
             if name and name not in names:
                 names.append(name)
     return names
@@ -558,12 +581,49 @@ def _description(
     if title in HONORIFICS and bearers:
         nearest = context.recent(position, None, set(quote.addressees), among=set(bearers))
         return (nearest or bearers[0]), "title"
+    relative = _relative(context, quote, words, position)
+    if relative:
+        return relative, "relation"
     for gender, relations in _RELATIONS.items():
         if noun in relations and not (noun in _RELATIONS[MALE] and noun in _RELATIONS[FEMALE]):
             name = context.recent(position, gender, set(quote.addressees))
             if name:
                 return name, "relation"
     return _description_name(" ".join(words)), "description"
+
+
+#: Relations that name a married title by the possessor's surname: "his wife" of Mr. Bennet
+#: is Mrs. Bennet; "her father" of Miss Bennet is Mr. Bennet.
+_FAMILY_TITLES = {
+    "wife": "mrs",
+    "lady": "mrs",
+    "mother": "mrs",
+    "mamma": "mrs",
+    "mama": "mrs",
+    "husband": "mr",
+    "father": "mr",
+    "papa": "mr",
+}
+
+
+def _relative(context: _Context, quote: _Quote, words: list[str], position: int) -> str | None:
+    """ "his wife", "her father": the possessor's family member, by surname."""
+    possessive = words[0].lower()
+    title = _FAMILY_TITLES.get(words[-1].lower())
+    if possessive not in ("his", "her") or title is None:
+        return None
+    owner = context.recent(position, MALE if possessive == "his" else FEMALE, set())
+    if owner is None:
+        return None
+    character = context.index.characters.get(owner)
+    for form in (owner, *(character.aliases if character else ())):
+        surname = form.split()[-1]
+        if len(form.split()) < 2 or not surname[:1].isupper():
+            continue
+        relative = context.index.resolve(f"{title} {surname}")
+        if relative and relative != owner:
+            return relative
+    return None
 
 
 def _group_name(context: _Context, lowered: str, position: int) -> str | None:
@@ -596,6 +656,27 @@ def _description_name(subject: str) -> str:
     return " ".join(w.lower() for w in words)
 
 
+#: Speech tags whose subject names the speaker outright; a pronoun or a relation ("his
+#: wife") is resolved by guesswork, so it only informs the turn-taking model.
+_SURE_TAGS = {"name", "description", "title", "first person", "group"}
+_TAG_HINT = 3.0
+
+
+def _settle(quote: _Quote, found: tuple[str, str] | None, subject: str, tag: str) -> bool:
+    """Record what a speech tag says; True when it settles the speaker."""
+    if subject.lower() in ("he", "she"):
+        quote.gender = MALE if subject.lower() == "he" else FEMALE
+    if not found:
+        return quote.gender is not None
+    name, why = found
+    reason = f"explicit ({why}): {' '.join(tag.split()).strip(' ,')}"
+    if why in _SURE_TAGS:
+        quote.speaker, quote.reason = name, reason
+    else:
+        quote.hint(name, _TAG_HINT, reason)
+    return True
+
+
 def _explicit(context: _Context, quote: _Quote) -> None:
     """A speech tag right after any part of the quote, or right before its start."""
     for number in quote.segments:
@@ -613,9 +694,7 @@ def _explicit(context: _Context, quote: _Quote) -> None:
                     after.start + match.start("subject"),
                     tag=True,
                 )
-                if found:
-                    quote.speaker, why = found
-                    quote.reason = f"explicit ({why}): {head[: match.end()].strip(' ,')}"
+                if _settle(quote, found, match.group("subject"), head[: match.end()]):
                     return
     before = context.narration_before(quote.segments[0])
     if before is not None:
@@ -627,9 +706,7 @@ def _explicit(context: _Context, quote: _Quote) -> None:
                 found = _speaker_from_subject(
                     context, quote, match.group("subject"), offset, tag=True
                 )
-                if found:
-                    quote.speaker, why = found
-                    quote.reason = f"explicit ({why}): {tail[match.start() :].strip()}"
+                if _settle(quote, found, match.group("subject"), tail[match.start() :]):
                     return
 
 
@@ -666,6 +743,10 @@ def _actor(context: _Context, quote: _Quote, sentence: str, offset: int) -> tupl
     return None
 
 
+_BEAT_HINT = 4.0
+_PREVIOUS_PARAGRAPH_HINT = 2.0
+
+
 def _beat(context: _Context, quote: _Quote) -> None:
     """The acting character of the sentence beside the quote, in the same paragraph."""
     candidates: list[tuple[Segment, str]] = []
@@ -683,8 +764,9 @@ def _beat(context: _Context, quote: _Quote) -> None:
         offset = segment.start + segment.text.find(sentence)
         found = _actor(context, quote, sentence, offset)
         if found:
-            quote.speaker = found[0]
-            quote.reason = f"beat ({found[1]}): {sentence.strip()[:80]}"
+            quote.hint(
+                found[0], _BEAT_HINT, f"beat ({found[1]}): {' '.join(sentence.split())[:80]}"
+            )
             return
 
 
@@ -708,161 +790,128 @@ def _previous_paragraph(context: _Context, quote: _Quote) -> None:
         offset = previous[-1].start + text.find(sentence)
         found = _actor(context, quote, sentence, offset)
         if found:
-            quote.speaker = found[0]
-            quote.reason = f"previous paragraph ({found[1]}): {sentence.strip()[:80]}"
+            why = f"previous paragraph ({found[1]}): {' '.join(sentence.split())[:80]}"
+            # Someone heard speaking just before the quote is as good as a beat.
+            weight = _BEAT_HINT if found[1] == "perceived" else _PREVIOUS_PARAGRAPH_HINT
+            quote.hint(found[0], weight, why)
             return
 
 
-def _same_paragraph(context: _Context, quotes: list[_Quote]) -> None:
-    """Quotes in one paragraph are one speaker's, unless a tag says otherwise."""
-    by_paragraph: dict[int, list[_Quote]] = {}
-    for quote in quotes:
-        by_paragraph.setdefault(quote.paragraphs[0], []).append(quote)
-    for group in by_paragraph.values():
-        known = [q for q in group if q.speaker]
-        if not known or len(known) == len(group):
-            continue
-        for quote in group:
-            if quote.speaker is None:
-                source = min(known, key=lambda q: abs(q.segments[0] - quote.segments[0]))
-                quote.speaker = source.speaker
-                quote.reason = "paragraph: same paragraph as another quote of theirs"
+#: Quotes further apart than this (paragraphs, or words of narration between them) are
+#: different conversations.
+_CONVERSATION_GAP_PARAGRAPHS = 3
+_CONVERSATION_GAP_WORDS = 90
+#: How many people a conversation's turn-taking considers.
+_MAX_CANDIDATES = 7
 
 
-def _turns(context: _Context, quotes: list[_Quote]) -> None:
-    """Alternate speakers through runs of consecutive quote paragraphs."""
-    runs: list[list[_Quote]] = []
+def _conversations(context: _Context, quotes: list[_Quote]) -> list[list[_Quote]]:
+    """Split the quotes into exchanges: close together, in one scene."""
+    conversations: list[list[_Quote]] = []
     for quote in quotes:
-        if runs and _continues_run(context, runs[-1][-1], quote):
-            runs[-1].append(quote)
+        if conversations and _continues(context, conversations[-1][-1], quote):
+            conversations[-1].append(quote)
         else:
-            runs.append([quote])
-    for run in runs:
-        _fill_run(context, run)
+            conversations.append([quote])
+    return conversations
 
 
-def _continues_run(context: _Context, previous: _Quote, quote: _Quote) -> bool:
-    """Quotes in neighbouring paragraphs, with little narration between, form one exchange."""
-    last = previous.paragraphs[-1]
-    first = quote.paragraphs[0]
-    if first == last:
-        return True
-    if first - last > 2:
+def _continues(context: _Context, previous: _Quote, quote: _Quote) -> bool:
+    last, first = previous.paragraphs[-1], quote.paragraphs[0]
+    before = context.segments[previous.segments[-1]]
+    current = context.segments[quote.segments[0]]
+    if (before.chapter, before.scene) != (current.chapter, current.scene):
         return False
-    gap = [
-        context.segments[n] for p in range(last + 1, first) for n in context.by_paragraph.get(p, [])
-    ]
-    if any(s.kind == DIALOGUE for s in gap):
-        return True
-    words = sum(len(s.text.split()) for s in gap)
-    previous_segment = context.segments[previous.segments[0]]
-    current_segment = context.segments[quote.segments[0]]
-    return (
-        words <= 60
-        and previous_segment.scene == current_segment.scene
-        and (previous_segment.chapter == current_segment.chapter)
-    )
+    if first - last > _CONVERSATION_GAP_PARAGRAPHS:
+        return False
+    return _words_between(context, previous, quote) <= _CONVERSATION_GAP_WORDS
 
 
-def _fill_run(context: _Context, run: list[_Quote]) -> None:
-    turns: list[_Quote] = []
-    for quote in run:
-        # Quotes of one paragraph are one turn.
-        if turns and turns[-1].paragraphs[-1] == quote.paragraphs[0]:
-            continue
-        turns.append(quote)
-    participants = _participants(context, turns)
-    if participants and not any(t.speaker for t in turns):
-        # No clue anywhere in the exchange: it opens with the person named last.
-        turns[0].speaker = participants[0]
-        turns[0].reason = "turns: the exchange opens with the person named last"
-    changed = True
-    while changed:
-        changed = False
-        for position, quote in enumerate(turns):
-            if quote.speaker is not None:
-                continue
-            guess = _turn_guess(turns, position, participants)
-            if guess:
-                quote.speaker, quote.reason = guess
-                changed = True
-    for quote in run:
-        if quote.speaker is None:
-            sibling = next(
-                (t for t in turns if t.paragraphs[-1] == quote.paragraphs[0] and t.speaker), None
-            )
-            if sibling:
-                quote.speaker, quote.reason = sibling.speaker, "paragraph"
+def _words_between(context: _Context, previous: _Quote, quote: _Quote) -> int:
+    start = context.segments[previous.segments[-1]].end
+    end = context.segments[quote.segments[0]].start
+    return len(context.narration_text(start, end).split())
 
 
-def _participants(context: _Context, turns: list[_Quote]) -> list[str]:
-    """The people in an exchange: its known speakers and addressees, then a group named in
-    the narration just before it ("she could hear the girls asking questions"), then the
-    people named just before it."""
-    counts: Counter = Counter()
-    for quote in turns:
+def _take_turns(context: _Context, conversation: list[_Quote]) -> None:
+    """Decide the unsettled quotes of one exchange with the turn-taking model."""
+    if all(q.speaker for q in conversation):
+        return
+    start = context.segments[conversation[0].segments[0]].start
+    end = context.segments[conversation[-1].segments[-1]].end
+    salience: Counter = Counter()
+    for quote in conversation:
         if quote.speaker:
-            counts[quote.speaker] += 2
+            salience[quote.speaker] += 3
+        for name, (score, _) in quote.hints.items():
+            salience[name] += score / 2
         for name in quote.addressees:
-            counts[name] += 1
-    people = [name for name, _ in counts.most_common()]
-    start = context.segments[turns[0].segments[0]].start
-    group = context.recent_group(start)
+            salience[name] += 1
+    for position, name in context.mentions_between(start - 2000, end):
+        if name in context.people:
+            salience[name] += 1 if position >= start else 0.5
     lead_in = context.narration_text(start - 1500, start)
-    if group and group not in people and re.search(rf"\b{group}\b", lead_in):
-        people.append(group)
-    exclude = set(people)
-    while len(people) < 2:
-        name = context.recent(start, None, exclude, limit=3000)
-        if name is None:
-            break
-        people.append(name)
-        exclude.add(name)
-    return people
+    group = context.recent_group(start)
+    if group and group in lead_in:
+        salience[group] += 3
+    if context.first_person:
+        salience[NARRATOR] += 1
+    # Someone listening in on the exchange ("she sat on the stairs and listened") is not
+    # in it until a tag says they speak.
+    for name in _listeners(context, lead_in, start):
+        for quote in conversation:
+            if quote.speaker == name:
+                break
+            quote.hints.setdefault(name, (_LISTENER_HINT, "listening"))
+    candidates = [name for name, _ in salience.most_common(_MAX_CANDIDATES)]
+    genders = {name: context.index.gender(name) or _group_gender(name) for name in salience}
+    turns = []
+    previous = None
+    for quote in conversation:
+        turns.append(
+            Turn(
+                paragraph=quote.paragraphs[0],
+                fixed=quote.speaker,
+                hints=quote.hints,
+                gender=quote.gender,
+                addressees=quote.addressees,
+                narration_before=_words_between(context, previous, quote) if previous else 0,
+            )
+        )
+        previous = quote
+    decisions = decide(turns, candidates, genders, salience)
+    for quote, decision in zip(conversation, decisions, strict=False):
+        if quote.speaker is None:
+            quote.speaker, quote.reason = decision.speaker, decision.reason
 
 
-def _turn_guess(
-    turns: list[_Quote], position: int, participants: list[str]
-) -> tuple[str, str] | None:
-    quote = turns[position]
-    two_back = turns[position - 2].speaker if position >= 2 else None
-    two_ahead = turns[position + 2].speaker if position + 2 < len(turns) else None
-    previous = turns[position - 1].speaker if position >= 1 else None
-    following = turns[position + 1].speaker if position + 1 < len(turns) else None
-    for candidate, why in (
-        (two_back, "turns: same as two quotes back"),
-        (two_ahead, "turns: same as two quotes ahead"),
-    ):
-        if (
-            candidate
-            and candidate != previous
-            and candidate != following
-            and (candidate not in quote.addressees)
-        ):
-            return candidate, why
-    # Addressed by the previous quote: the addressee answers.
-    if position >= 1:
-        for name in turns[position - 1].addressees:
-            if name != previous:
-                return name, "turns: addressed in the quote before"
-    neighbour = previous or following
-    if neighbour:
-        for other in _nearby_speakers(turns, position) + participants:
-            if other != neighbour and other not in quote.addressees:
-                return other, "turns: the other person in the exchange"
+_LISTENER_HINT = -6.0
+_LISTENER = re.compile(
+    rf"(?:^|[.!?]\s+)(?P<subject>{_NAME}|He|She)\b[^.!?]*\b(?:listen|overh[ea]|eavesdrop)"
+)
+
+
+def _listeners(context: _Context, lead_in: str, start: int) -> set[str]:
+    """The people the narration before an exchange shows listening to it."""
+    names = set()
+    for match in _LISTENER.finditer(lead_in):
+        subject = match.group("subject")
+        if subject in ("He", "She"):
+            name = context.recent(start, MALE if subject == "He" else FEMALE, set())
+        else:
+            name = context.name_of(subject)
+        if name:
+            names.add(name)
+    return names
+
+
+def _group_gender(name: str) -> str | None:
+    noun = name.lower().split()[-1]
+    if noun in {"girls", "women", "ladies", "sisters", "maids", "lasses"}:
+        return FEMALE
+    if noun in {"boys", "men", "gentlemen", "brothers", "lads", "fishermen", "sailors"}:
+        return MALE
     return None
-
-
-def _nearby_speakers(turns: list[_Quote], position: int, reach: int = 6) -> list[str]:
-    """Known speakers of the turns around ``position``, nearest first."""
-    found: list[str] = []
-    for distance in range(1, reach + 1):
-        for index in (position - distance, position + distance):
-            if 0 <= index < len(turns):
-                speaker = turns[index].speaker
-                if speaker and speaker not in found:
-                    found.append(speaker)
-    return found
 
 
 def _nearest(context: _Context, quote: _Quote) -> None:
