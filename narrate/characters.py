@@ -118,6 +118,9 @@ _NOT_NAMES = set(
     """.split()
 )
 
+#: Words that are not a name even after an honorific ("Mr. and Mrs. Hall").
+_NOT_AFTER_HONORIFIC = set("and or the a an of i he she it we they you his her".split())
+
 #: Plural nouns for people: "the girls", "the fishermen" can speak as a group.
 GROUP_NOUNS = set(
     """
@@ -327,7 +330,8 @@ def _entry_for(match: re.Match, text: str, vocabulary: _Vocabulary) -> _Entry | 
             words.pop()
         if not words:
             return None
-    elif not words or words[0].lower() in _NOT_NAMES:
+    elif not words or words[0].lower() in _NOT_AFTER_HONORIFIC:
+        # "Mrs. Hall", "Mr. Wood", "Miss Lane": with an honorific, a word is a name.
         return None
     honorific_key = honorific.lower().rstrip(".") if honorific else None
     tokens = tuple(w.lower() for w in words)

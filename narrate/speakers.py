@@ -659,7 +659,24 @@ def _description_name(subject: str) -> str:
 #: Speech tags whose subject names the speaker outright; a pronoun or a relation ("his
 #: wife") is resolved by guesswork, so it only informs the turn-taking model.
 _SURE_TAGS = {"name", "description", "title", "first person", "group"}
-_TAG_HINT = 3.0
+#: How much softer evidence counts in the turn-taking model, by where it comes from and
+#: how the person was found: a name, a pronoun resolved to someone, a description...
+HINTS = {
+    ("tag", "pronoun"): 3.0,
+    ("tag", "relation"): 3.0,
+    ("beat", "name"): 4.0,
+    ("beat", "pronoun"): 4.0,
+    ("beat", "perceived"): 4.0,
+    ("beat", "other"): 4.0,
+    ("previous", "name"): 2.0,
+    ("previous", "pronoun"): 2.0,
+    ("previous", "perceived"): 4.0,
+    ("previous", "other"): 2.0,
+}
+
+
+def _hint_weight(source: str, why: str) -> float:
+    return HINTS.get((source, why), HINTS[(source, "other")] if source != "tag" else 3.0)
 
 
 def _settle(quote: _Quote, found: tuple[str, str] | None, subject: str, tag: str) -> bool:
@@ -673,7 +690,7 @@ def _settle(quote: _Quote, found: tuple[str, str] | None, subject: str, tag: str
     if why in _SURE_TAGS:
         quote.speaker, quote.reason = name, reason
     else:
-        quote.hint(name, _TAG_HINT, reason)
+        quote.hint(name, _hint_weight("tag", why), reason)
     return True
 
 
@@ -743,10 +760,6 @@ def _actor(context: _Context, quote: _Quote, sentence: str, offset: int) -> tupl
     return None
 
 
-_BEAT_HINT = 4.0
-_PREVIOUS_PARAGRAPH_HINT = 2.0
-
-
 def _beat(context: _Context, quote: _Quote) -> None:
     """The acting character of the sentence beside the quote, in the same paragraph."""
     candidates: list[tuple[Segment, str]] = []
@@ -764,8 +777,13 @@ def _beat(context: _Context, quote: _Quote) -> None:
         offset = segment.start + segment.text.find(sentence)
         found = _actor(context, quote, sentence, offset)
         if found:
+            if found[1] == "pronoun":
+                # "She sighed. "…"": whoever it is, the speaker is a she.
+                quote.gender = quote.gender or context.index.gender(found[0])
             quote.hint(
-                found[0], _BEAT_HINT, f"beat ({found[1]}): {' '.join(sentence.split())[:80]}"
+                found[0],
+                _hint_weight("beat", found[1]),
+                f"beat ({found[1]}): {' '.join(sentence.split())[:80]}",
             )
             return
 
@@ -791,9 +809,7 @@ def _previous_paragraph(context: _Context, quote: _Quote) -> None:
         found = _actor(context, quote, sentence, offset)
         if found:
             why = f"previous paragraph ({found[1]}): {' '.join(sentence.split())[:80]}"
-            # Someone heard speaking just before the quote is as good as a beat.
-            weight = _BEAT_HINT if found[1] == "perceived" else _PREVIOUS_PARAGRAPH_HINT
-            quote.hint(found[0], weight, why)
+            quote.hint(found[0], _hint_weight("previous", found[1]), why)
             return
 
 
