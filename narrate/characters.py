@@ -14,10 +14,12 @@ Pure. Built from how English prose writes people, not from any list of a book's 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from importlib import resources
 
 from narrate.letters import LOWER, UPPER
 from narrate.model import FEMALE, MALE, Character
@@ -428,6 +430,7 @@ def _cluster(entries: dict[str, _Entry], pronoun_votes: dict[str, Counter]) -> C
         if count >= 2 and not (places * 3 >= count and not any(m.honorific for m in members)):
             kept[root] = members
     clusters = _join_mister_to_full_name(kept, pronoun_votes)
+    clusters = _join_short_given_names(clusters)
     # How many characters carry each last name ("Bennet": five).
     surname_owners: Counter = Counter()
     for members in clusters.values():
@@ -448,7 +451,7 @@ def _cluster(entries: dict[str, _Entry], pronoun_votes: dict[str, Counter]) -> C
             votes.update(pronoun_votes.get(member.key, Counter()))
             if member.honorific and HONORIFICS.get(member.honorific):
                 honorific_gender = HONORIFICS[member.honorific]
-        gender = honorific_gender or _vote(votes)
+        gender = honorific_gender or _vote(votes) or _given_name_gender(members)
         aliases = sorted({form for m in members for form in m.forms} - {name})
         characters.append(Character(name=name, aliases=tuple(aliases), gender=gender))
         for member in members:
@@ -494,6 +497,60 @@ def _join_mister_to_full_name(
     return clusters
 
 
+@functools.cache
+def _short_names() -> dict[str, set[str]]:
+    """Given name -> the names it may be a short or full form of ("lizzy" <-> "elizabeth")."""
+    text = resources.files("narrate").joinpath("data/diminutives.txt").read_text("utf-8")
+    related: dict[str, set[str]] = defaultdict(set)
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        full, shorts = line.split(":")
+        for short in shorts.split():
+            related[short.lower()].add(full.strip().lower())
+            related[full.strip().lower()].add(short.lower())
+    return related
+
+
+def _join_short_given_names(clusters: dict[str, list[_Entry]]) -> dict[str, list[_Entry]]:
+    """ "Lizzy" and "Eliza" are "Elizabeth", "Michael" is "Mike Campbell": a cluster known
+    by a given name joins the one other cluster known by its short or full form. Not a
+    cluster known by a title ("Kitty" is not "Lady Catherine")."""
+    given: dict[str, list[str]] = defaultdict(list)
+    for root, members in clusters.items():
+        if members[0].tokens[0] == "the" or (members[0].honorific and len(members[0].tokens) < 2):
+            continue  # "Lady Catherine" is known by her title; "Miss Elizabeth Bennet" is not
+        for token in {m.tokens[0] for m in members if not m.honorific}:
+            given[token].append(root)
+    for root in sorted(clusters, key=lambda r: sum(m.count for m in clusters[r])):
+        members = clusters.get(root)
+        if not members or members[0].honorific or members[0].tokens[0] == "the":
+            continue
+        first = members[0]
+        related = _short_names().get(first.tokens[0], set())
+        targets = {
+            t
+            for name in related
+            for t in given.get(name, [])
+            if t != root
+            and t in clusters
+            and _same_surname(first, clusters[t][0])
+            # Tom is not Mr. Thomas Gradgrind, his father: a familiar short name is
+            # rarely the one the book calls Mr. or Mrs.
+            and not any(m.honorific in ("mr", "mrs", "mister") for m in clusters[t])
+        }
+        if len(targets) == 1:
+            target = targets.pop()
+            clusters[target] = clusters[target] + members
+            del clusters[root]
+    return clusters
+
+
+def _same_surname(one: _Entry, other: _Entry) -> bool:
+    """Two names agree on the surname, or at most one of them has one."""
+    return len(one.tokens) < 2 or len(other.tokens) < 2 or one.tokens[-1] == other.tokens[-1]
+
+
 def _belongs(short: _Entry, long: _Entry) -> bool:
     """ "Darcy" or "Mr. Darcy" belongs to "Fitzwilliam Darcy"; "Mr. Bennet" belongs
     neither to "Mrs. Bennet" nor to "Elizabeth Bennet" (a woman)."""
@@ -505,7 +562,11 @@ def _belongs(short: _Entry, long: _Entry) -> bool:
         # "Mrs. Bennet" is not "Elizabeth Bennet"; "Mr. Darcy" is "Darcy".
         return False
     if len(short.tokens) == len(long.tokens):
-        if not short.honorific and HONORIFICS.get(long.honorific or "") == FEMALE:
+        if (
+            not short.honorific
+            and len(short.tokens) == 1
+            and HONORIFICS.get(long.honorific or "") == FEMALE
+        ):
             # A bare surname is the man, not "Mrs." or "Miss" ("Braddocks said").
             return False
         return bool(short.honorific) != bool(long.honorific)
@@ -532,6 +593,26 @@ def _cluster_name(members: list[_Entry], surname_owners: Counter) -> str:
     if full:
         return max(full)[1]
     return forms.most_common(1)[0][0]
+
+
+@functools.cache
+def _given_names() -> dict[str, str]:
+    """Common given names -> gender, from the list shipped with narrate."""
+    text = resources.files("narrate").joinpath("data/given_names.txt").read_text("utf-8")
+    names = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            gender, name = line.split()
+            names[name.lower()] = FEMALE if gender == "f" else MALE
+    return names
+
+
+def _given_name_gender(members: list[_Entry]) -> str | None:
+    """The gender a character's given name usually has, when the text says nothing."""
+    genders = {
+        _given_names().get(m.tokens[0]) for m in members if not m.honorific and m.tokens[0] != "the"
+    } - {None}
+    return genders.pop() if len(genders) == 1 else None
 
 
 def _vote(votes: Counter) -> str | None:

@@ -21,6 +21,7 @@ The rules come from how English prose marks speech, not from any particular book
 from __future__ import annotations
 
 import bisect
+import math
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -247,6 +248,22 @@ class _Context:
         last = bisect.bisect_left(self.narration_starts, end)
         return " ".join(s.text for s in self.narration[first:last])
 
+    def add_described(self, descriptions: set[str]) -> None:
+        """Count "the visitor" in the narration as a mention of the speaker "the visitor"."""
+        if not descriptions:
+            return
+        pattern = re.compile(
+            r"\b(?:%s)\b" % "|".join(re.escape(d) for d in sorted(descriptions)), re.IGNORECASE
+        )
+        for segment in self.narration:
+            for match in pattern.finditer(segment.text):
+                name = _description_name(match.group(0))
+                if name in descriptions:
+                    self.mentions.append((segment.start + match.start(), name))
+        self.mentions.sort()
+        self.mention_starts = [position for position, _ in self.mentions]
+        self.people.update(descriptions)
+
     def mentions_between(self, start: int, end: int) -> list[tuple[int, str]]:
         """The (offset, name) mentions in narration between two offsets."""
         first = bisect.bisect_left(self.mention_starts, start)
@@ -358,6 +375,11 @@ def attribute(segments: Sequence[Segment], index: CharacterIndex) -> Attribution
         _explicit(context, quote)
         if quote.speaker and quote.reason.startswith("explicit (name)"):
             context.people.add(quote.speaker)
+    # Those described in speech tags ("said the visitor") are people too, and their
+    # mentions in the narration count ("But the visitor was not to be drawn").
+    context.add_described(
+        {q.speaker for q in quotes if q.speaker and q.reason.startswith("explicit (description)")}
+    )
     for quote in quotes:
         if quote.speaker is None:
             _beat(context, quote)
@@ -550,7 +572,8 @@ _TITLE_NOUNS = {"ladyship": "lady", "lordship": "lord", "doctor": "dr", "majesty
 _DESCRIPTION_STOP = set(
     """
     in with from at as of to by for on and or but who that which when while then soon
-    afterwards again now still too also once presently suddenly quietly instantly
+    afterwards again now still too also once presently suddenly quietly instantly was were
+    is are had has have would could should will shall did does do not never just
     """.split()
 )
 
@@ -694,6 +717,17 @@ def _settle(quote: _Quote, found: tuple[str, str] | None, subject: str, tag: str
     return True
 
 
+# "said she to Charlotte", "turning to Jane": the one spoken to.
+_SPOKEN_TO = re.compile(
+    rf"^[^.!?\"\u201c\u201d]{{0,60}}?\b(?:to|turning\s+to|addressing)\s+(?P<name>{_NAME})"
+)
+# "thus accosted by Miss Bingley," / "was interrupted by Mr. Collins:" before a quote.
+_TAG_PASSIVE = re.compile(
+    rf"\b(?:accosted|addressed|interrupted|answered|asked|greeted|hailed|called|told)\s+by\s+"
+    rf"(?P<subject>{_NAME}|{_DESCRIPTION})\s*[,:\u2014-]?\s*$"
+)
+
+
 def _explicit(context: _Context, quote: _Quote) -> None:
     """A speech tag right after any part of the quote, or right before its start."""
     for number in quote.segments:
@@ -701,6 +735,11 @@ def _explicit(context: _Context, quote: _Quote) -> None:
         if after is None:
             continue
         head = after.text[:120]
+        spoken_to = _SPOKEN_TO.match(head)
+        if spoken_to:
+            name = _resolve_tail(context, spoken_to.group("name"))
+            if name and name not in quote.addressees:
+                quote.addressees.append(name)
         for pattern in (_TAG_INVERTED, _TAG_NORMAL):
             match = pattern.match(head)
             if match:
@@ -716,7 +755,7 @@ def _explicit(context: _Context, quote: _Quote) -> None:
     before = context.narration_before(quote.segments[0])
     if before is not None:
         tail = before.text[-160:]
-        for pattern in (_TAG_BEFORE, _TAG_BEFORE_INVERTED):
+        for pattern in (_TAG_BEFORE, _TAG_BEFORE_INVERTED, _TAG_PASSIVE):
             match = pattern.search(tail)
             if match:
                 offset = before.end - len(tail) + match.start("subject")
@@ -865,7 +904,8 @@ def _take_turns(context: _Context, conversation: list[_Quote]) -> None:
             salience[name] += 1
     for position, name in context.mentions_between(start - 2000, end):
         if name in context.people:
-            salience[name] += 1 if position >= start else 0.5
+            # Named in the exchange, or just before it (who is in the scene), counts most.
+            salience[name] += 1 if position >= start else 2 * math.exp((position - start) / 600)
     lead_in = context.narration_text(start - 1500, start)
     group = context.recent_group(start)
     if group and group in lead_in:
