@@ -19,8 +19,8 @@ test: $(VENV)/.installed
 	$(VENV)/bin/python -m pytest
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check narrate tests
-	$(VENV)/bin/ruff format --check narrate tests
+	$(VENV)/bin/ruff check narrate tests benchmarks
+	$(VENV)/bin/ruff format --check narrate tests benchmarks
 
 clean:
 	rm -rf $(VENV) out/*/ .pytest_cache

@@ -163,10 +163,13 @@ def render(
     show_default=True,
     help="Screenplay text, or JSON Lines.",
 )
+@click.option(
+    "--explain", is_flag=True, help="Show why each quote's speaker was chosen (text format)."
+)
 @_title
 @_author
 @_keep_notes
-def script(input_path, voices, output_format, title, author, keep_notes):
+def script(input_path, voices, output_format, explain, title, author, keep_notes):
     """Print the attributed script of INPUT, without synthesizing it."""
     from narrate.pipeline import script as make_script
 
@@ -177,7 +180,7 @@ def script(input_path, voices, output_format, title, author, keep_notes):
         for record in records(result):
             sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
     else:
-        for line in screenplay(result):
+        for line in screenplay(result, explain=explain):
             click.echo(line)
 
 

@@ -36,11 +36,13 @@ def records(script: Script) -> Iterator[dict]:
         yield record
 
 
-def screenplay(script: Script) -> Iterator[str]:
-    """The script as a screenplay: ``MARA: …`` for dialogue, narration indented."""
+def screenplay(script: Script, explain: bool = False) -> Iterator[str]:
+    """The script as a screenplay: ``MARA: …`` for dialogue, narration indented; with
+    ``explain``, each quote's first part is followed by why its speaker was chosen."""
     book = script.book
     yield f"{book.title} — {book.author}"
     chapter = None
+    explained: set[int | None] = set()
     for segment in script.segments:
         if not segment.spoken:
             continue
@@ -53,6 +55,9 @@ def screenplay(script: Script) -> Iterator[str]:
         elif segment.is_dialogue:
             name = segment.speaker.upper() if segment.speaker != NARRATOR else "NARRATOR (I)"
             yield f"{name}: {text}"
+            if explain and segment.quote not in explained:
+                explained.add(segment.quote)
+                yield f"    [why: {segment.reason or 'no reason recorded'}]"
         else:
             yield f"        {text}"
     yield ""

@@ -522,9 +522,13 @@ def _speaker_from_subject(
     group = _group_name(context, lowered, position)
     if group:
         return group, "group"
-    if words[0][0].isupper() and words[0].lower() not in _NOT_SUBJECTS:
-        name = context.name_of(subject, allow_new=tag)
-        return (name, "name") if name else None
+    proper = words[0][0].isupper() and words[0].lower() not in _NOT_SUBJECTS
+    if proper or (len(words) > 1 and words[0].lower() == "the" and words[1][0].isupper()):
+        name = context.name_of(subject, allow_new=tag and proper)
+        if name:
+            return name, "name"
+        if proper:
+            return None
     if lowered.startswith(("the ", "his ", "her ", "their ", "my ", "our ", "a ", "an ")):
         return _description(context, quote, _trim_description(words), position)
     return None

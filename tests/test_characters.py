@@ -80,3 +80,40 @@ def test_mentions_find_names_in_text():
     index = index_of(text)
     found = [m.name for m in index.mentions("Later Greta saw Olaf.")]
     assert found == ["Greta", "Olaf"]
+
+
+def test_short_forms_join_the_full_given_name():
+    text = (
+        "Elizabeth walked to the window. Elizabeth sighed. Later Lizzy laughed, and Lizzy went out."
+    )
+    index = index_of(text)
+    assert index.resolve("Lizzy") == index.resolve("Elizabeth")
+
+
+def test_a_full_name_names_the_character_when_the_surname_is_theirs_alone():
+    text = (
+        "Harvey Stone sat alone. Harvey ordered a drink. Harvey looked up, and Harvey "
+        "smiled. Bill walked in. Bill sat down."
+    )
+    index = index_of(text)
+    assert index.resolve("Harvey") == "Harvey Stone"
+
+
+def test_mister_joins_the_one_man_with_that_surname():
+    text = (
+        "Mike Campbell came in. Mike was drunk. Mike sat down and he laughed. Mr. Campbell "
+        "was always drunk, said the waiter. Mr. Campbell paid."
+    )
+    index = index_of(text)
+    assert index.resolve("Mr. Campbell") == index.resolve("Mike") == "Mike Campbell"
+
+
+def test_a_bare_surname_is_not_mrs():
+    text = "Mrs. Braddocks poured. Mrs. Braddocks smiled. Braddocks laughed. Braddocks coughed."
+    index = index_of(text)
+    assert index.resolve("Braddocks") != index.resolve("Mrs. Braddocks")
+
+
+def test_a_given_name_gives_a_gender_when_the_text_gives_none():
+    text = "Millie brought the tea. Millie went out. Later Millie came back."
+    assert index_of(text).gender("Millie") == FEMALE

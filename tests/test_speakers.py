@@ -18,7 +18,8 @@ def speakers_of(text: str) -> list[tuple[str, str, str]]:
     book = parse_text(text, "test.txt")
     segments = segment_book(book)
     narration = [(s.start, s.text) for s in segments if s.kind == NARRATION and s.spoken]
-    index = find_characters(narration, book.source)
+    dialogue = [s.text for s in segments if s.is_dialogue]
+    index = find_characters(narration, book.source, dialogue)
     result = attribute(segments, index)
     return [(s.text, s.speaker, s.reason) for s in result.segments if s.is_dialogue]
 
@@ -163,3 +164,77 @@ def test_attribution_does_not_depend_on_hash_seeds(tmp_path):
         )
         outputs.add(result.stdout)
     assert len(outputs) == 1
+
+
+FIRST_PERSON_START = (
+    "I had lived by the sea all my life. I knew my neighbours and I knew their boats. I "
+    "walked every morning and I swam every evening. I told my friends everything and I "
+    "trusted them. I was younger then and I was braver. I thought so, at least, and I "
+    "still think so. I wonder what I would change. I do not know. I never did know, and I "
+    "never asked. My mother said I was a dreamer; my father said I was lazy.\n\n"
+    "Ruth Abernathy came in from the rain. Ruth shook out her coat.\n\n"
+)
+
+
+def test_a_first_person_narrator_is_named_by_what_the_others_call_them():
+    text = FIRST_PERSON_START + (
+        '"Hello, Sam," Ruth said.\n\n"Hello," I said.\n\n"You look tired, Sam."\n\n'
+        '"I am," I said.\n\n"Sit down, Sam," said Ruth.\n\n"Thanks," I said.\n'
+    )
+    lines = speakers_of(text)
+    assert speaker(lines, "Hello,") == "Ruth Abernathy"
+    assert speaker(lines, "I am") == "Sam"
+    assert "narrator" in next(r for _, who, r in lines if who == "Sam")
+
+
+def test_a_title_in_a_tag_names_the_one_who_bears_it():
+    text = (
+        "Count Orlov sat by the window. Count Orlov was old and the countess was young.\n\n"
+        '"It is late," said the count.\n'
+    )
+    assert speaker(speakers_of(text), "It is late") == "Count Orlov"
+
+
+def test_his_wife_is_mrs_of_his_surname():
+    text = (
+        "Mr. Pell read his paper. Mrs. Pell sewed. Mr. Pell coughed, and Mrs. Pell looked "
+        "up.\n\n"
+        '"You are catching a cold," said his wife.\n'
+    )
+    assert speaker(speakers_of(text), "You are catching") == "Mrs. Pell"
+
+
+def test_names_written_after_the_are_named_with_it():
+    text = (
+        "The Hatter poured the tea. Then the Hatter spilled it, and the Hatter laughed, and "
+        "the Dormouse slept.\n\n"
+        '"More tea?" said the Hatter.\n'
+    )
+    assert speaker(speakers_of(text), "More tea") == "the Hatter"
+
+
+def test_vocatives_without_a_comma_name_the_listener():
+    text = HARBOUR + ('Tom came in from the rain.\n\n"Goodnight Tom."\n\n"Goodnight," Tom said.\n')
+    assert speaker(speakers_of(text), "Goodnight Tom") == "Mara"
+
+
+def test_someone_listening_in_is_not_in_the_exchange():
+    text = (
+        "Ann sat on the stairs and listened. Below, Ben and Carl argued about the boat. "
+        "Ben wanted to sell it; Carl did not. Ann stayed very still.\n\n"
+        '"We sell it," said Ben.\n\n"We keep it," said Carl.\n\n"It leaks."\n\n'
+        '"Then we mend it."\n'
+    )
+    lines = speakers_of(text)
+    assert speaker(lines, "It leaks") == "Ben"
+    assert speaker(lines, "Then we mend") == "Carl"
+
+
+def test_two_women_talking_with_pronoun_tags():
+    text = (
+        "Jane and Mary sat by the fire. Jane was knitting; Mary was reading.\n\n"
+        '"Is it snowing?" asked Jane.\n\n"Not yet," said Mary.\n\n"It will," she said.\n\n'
+        '"How do you know?"\n\n"I can smell it."\n'
+    )
+    lines = speakers_of(text)
+    assert [who for _, who, _ in lines] == ["Jane", "Mary", "Jane", "Mary", "Jane"]
