@@ -151,6 +151,7 @@ _PERCEPTION = re.compile(
     rf"(?:\s+{_VOCAL}[a-z]*\b|\s*[,.!?]|\s+clear|\s+again|\s*$)"
     rf"|\b(?:saw|watched|noticed)\s+(?P<seen>{_NAME}|him|her)\s+{_VOCAL}[a-z]*\b"
 )
+_SPEECH_WORD = re.compile(rf"\b(?:{_VERB}|spoke|speaking)\b")
 _LISTENING = re.compile(r"\b(?:listen|overhear|eavesdrop)", re.IGNORECASE)
 _SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+['\"\u201d\u2019)]*|$)")
 
@@ -689,7 +690,7 @@ _SURE_TAGS = {"name", "description", "title", "first person", "group"}
 #: How much softer evidence counts in the turn-taking model, by where it comes from and
 #: how the person was found: a name, a pronoun resolved to someone, a description...
 HINTS = {
-    ("tag", "pronoun"): 3.0,
+    ("tag", "pronoun"): 4.5,
     ("tag", "relation"): 3.0,
     ("beat", "name"): 4.0,
     ("beat", "pronoun"): 4.0,
@@ -698,6 +699,7 @@ HINTS = {
     ("previous", "name"): 2.0,
     ("previous", "pronoun"): 2.0,
     ("previous", "perceived"): 4.0,
+    ("previous", "speech"): 4.0,
     ("previous", "other"): 2.0,
 }
 
@@ -852,7 +854,9 @@ def _previous_paragraph(context: _Context, quote: _Quote) -> None:
         found = _actor(context, quote, sentence, offset)
         if found:
             why = f"previous paragraph ({found[1]}): {' '.join(sentence.split())[:80]}"
-            quote.hint(found[0], _hint_weight("previous", found[1]), why)
+            # "She stood dripping and spoke in a rush": the one who speaks next, said so.
+            kind = "speech" if _SPEECH_WORD.search(sentence) else found[1]
+            quote.hint(found[0], _hint_weight("previous", kind), why)
             return
 
 

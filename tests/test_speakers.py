@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 from narrate.characters import find_characters
 from narrate.model import NARRATION, NARRATOR
@@ -238,3 +240,22 @@ def test_two_women_talking_with_pronoun_tags():
     )
     lines = speakers_of(text)
     assert [who for _, who, _ in lines] == ["Jane", "Mary", "Jane", "Mary", "Jane"]
+
+
+def test_the_bundled_story_is_attributed_as_its_author_intended():
+    root = Path(__file__).resolve().parent.parent / "examples"
+    rows = [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in (root / "expected-speakers.md").read_text("utf-8").splitlines()
+        if re.match(r"^\|\s*\d+\s*\|", line)
+    ]
+    expected = [row[4] for row in rows]
+    lines = speakers_of((root / "the-lamp-at-gull-point.txt").read_text("utf-8"))
+    assert len(lines) == len(expected)
+    wrong = [
+        (text, who, want)
+        for (text, who, _), want in zip(lines, expected, strict=True)
+        if who.split()[0].lower() != want.split()[0].lower()
+        and not (want.startswith("the ") and who == want)
+    ]
+    assert wrong == []
