@@ -188,8 +188,6 @@ _NOT_SUBJECTS = {
     "ah",
     "chapter",
 }
-_MALE_PRONOUNS = {"he", "him", "his"}
-_FEMALE_PRONOUNS = {"she", "her", "hers"}
 
 
 @dataclass
