@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from narrate.casting import speaker_gender
 from narrate.characters import GROUP_NOUNS, HONORIFICS, CharacterIndex
 from narrate.letters import LOWER, UPPER
 from narrate.model import DIALOGUE, FEMALE, MALE, NARRATION, NARRATOR, Segment
@@ -926,7 +927,7 @@ def _take_turns(context: _Context, conversation: list[_Quote]) -> None:
                 break
             quote.hints.setdefault(name, (_LISTENER_HINT, "listening"))
     candidates = [name for name, _ in salience.most_common(_MAX_CANDIDATES)]
-    genders = {name: context.index.gender(name) or _group_gender(name) for name in salience}
+    genders = {name: context.index.gender(name) or speaker_gender(name, None) for name in salience}
     turns = []
     previous = None
     for quote in conversation:
@@ -965,15 +966,6 @@ def _listeners(context: _Context, lead_in: str, start: int) -> set[str]:
         if name:
             names.add(name)
     return names
-
-
-def _group_gender(name: str) -> str | None:
-    noun = name.lower().split()[-1]
-    if noun in {"girls", "women", "ladies", "sisters", "maids", "lasses"}:
-        return FEMALE
-    if noun in {"boys", "men", "gentlemen", "brothers", "lads", "fishermen", "sailors"}:
-        return MALE
-    return None
 
 
 def _nearest(context: _Context, quote: _Quote) -> None:
