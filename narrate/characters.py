@@ -110,13 +110,21 @@ _NOT_NAMES = set(
     saturday sunday january february march april may june july august september october
     november december christmas easter english french german italian spanish american
     british irish scotch scottish welsh indian chinese russian european african english
-    street road lane square park hall house court castle abbey church station hotel inn
-    river lake sea ocean bay island mount mountain hill wood forest north south east west
-    northern southern eastern western ok okay hey hi hello goodbye goodnight thanks thank
+    north south east west northern southern eastern western ok okay hey hi hello goodbye goodnight thanks thank
     please sorry alas hush hurrah hurray bravo indeed perhaps maybe whatever however
     therefore meanwhile suddenly finally afterwards later soon once twice again never always
     nothing something everything anything nobody somebody everybody anybody someone everyone
     anyone tomorrow today tonight yesterday morning evening night day
+    """.split()
+)
+
+#: Words for places that are surnames too ("Mr. Hall", "Mrs. Wood"): a name alone when the
+#: book writes it with a capital mid-sentence more often than in lower case ("said Hall"),
+#: never at the end of a longer name ("Baker Street", "Netherfield Hall").
+_PLACE_WORDS = set(
+    """
+    street road lane square park hall house court castle abbey church station hotel inn
+    river lake sea ocean bay island mount mountain hill wood forest
     """.split()
 )
 
@@ -328,7 +336,10 @@ def _entry_for(match: re.Match, text: str, vocabulary: _Vocabulary) -> _Entry | 
             words.pop(0)
         # Only plain words at the end: "Harvey Stone" keeps its surname though "stone" is a
         # word too.
-        while words and words[-1].lower() in _NOT_NAMES:
+        while words and (
+            words[-1].lower() in _NOT_NAMES
+            or (len(words) > 1 and words[-1].lower() in _PLACE_WORDS)
+        ):
             words.pop()
         if not words:
             return None

@@ -137,6 +137,18 @@ _TAG_BEFORE = re.compile(
     rf"(?:^|[.!?]\s+|,\s+|\band\s+|\bthen\s+){_SUBJECT}\s+(?:{_ADVERB}|{_AUX})?"
     rf"(?P<verb>{_VERB})\b[^.!?\"\u201c\u201d]{{0,60}}[,:\u2014\u2013-]?\s*$"
 )
+# "Mrs. Bennet, who quarrelled with no compliments, answered most readily," / "Mr. Collins,
+# much offended, laid aside his book, and said," — the sentence before a quote ends with a
+# speech verb whose subject opened it.
+_TAG_BEFORE_CLAUSE = re.compile(
+    rf"(?:^|[.!?]['\"\u201d\u2019]?\s+|[,;]\s+(?=(?:and|but)\s))"
+    rf"(?:(?:And|But|Then|So|Now|and|but|then)\s+)?"
+    rf"(?P<subject>{_NAME}|{_DESCRIPTION}|(?:The|His|Her)\s+(?:[a-z-]+\s+){{0,2}}[a-z]+"
+    rf"|He|She|he|she|I)"
+    rf"(?P<middle>,[^.!?;\"\u201c\u201d]{{1,160}}?,\s*(?:and\s+)?"
+    rf"|\s+[^.!?;,\"\u201c\u201d]{{1,100}}?\s+and\s+(?:then\s+)?)"
+    rf"(?:{_ADVERB})?(?P<verb>{_VERB})\b[^.!?;\"\u201c\u201d]{{0,50}}?[,:\u2014\u2013-]\s*$"
+)
 _TAG_BEFORE_INVERTED = re.compile(
     rf"(?:^|[.!?]\s+)(?P<verb>{_VERB})\s+{_SUBJECT}\b[^.!?]{{0,40}}[,:]?\s*$"
 )
@@ -206,6 +218,10 @@ class _Quote:
     hints: dict[str, tuple[float, str]] = field(default_factory=dict)
     #: The gender a pronoun tag asks for ("she said").
     gender: str | None = None
+    #: Names the quote speaks of (not to): a speaker says "I", not their own name.
+    mentioned: list[str] = field(default_factory=list)
+    #: The gender of the one spoken to, from a title used as a vocative ("Yes, sir.").
+    addressee_gender: str | None = None
 
     def hint(self, name: str, score: float, why: str) -> None:
         if name not in self.hints or self.hints[name][0] < score:
@@ -241,6 +257,9 @@ class _Context:
         #: Names known to be people (see CharacterIndex.people); attribution adds those
         #: addressed in quotes and those named in speech tags. Places never qualify.
         self.people: set[str] = set(index.people)
+        self._epithets: dict[str, bool] = {}
+        #: The first-person narrator's gender, once their name is known.
+        self.narrator_gender: str | None = None
 
     def narration_text(self, start: int, end: int) -> str:
         """The narration between two offsets, joined."""
@@ -263,6 +282,19 @@ class _Context:
         self.mentions.sort()
         self.mention_starts = [position for position, _ in self.mentions]
         self.people.update(descriptions)
+
+    def is_epithet(self, description: str) -> bool:
+        """A description the book uses like a name ("the stranger", "the Voice"): written
+        often in the narration, not a passing "the young girl"."""
+        if description not in self._epithets:
+            words = description.split()[1:]
+            pattern = re.compile(
+                r"\b(?:the|our|my|his|her)\s+" + r"\s+".join(map(re.escape, words)) + r"\b",
+                re.IGNORECASE,
+            )
+            count = sum(len(pattern.findall(s.text)) for s in self.narration)
+            self._epithets[description] = count >= EPITHET_MENTIONS
+        return self._epithets[description]
 
     def mentions_between(self, start: int, end: int) -> list[tuple[int, str]]:
         """The (offset, name) mentions in narration between two offsets."""
@@ -371,6 +403,8 @@ def attribute(segments: Sequence[Segment], index: CharacterIndex) -> Attribution
     for quote in quotes:
         quote.addressees = _vocatives(context, quote)
         context.people.update(quote.addressees)
+        quote.mentioned = _mentioned(context, quote)
+        quote.addressee_gender = _addressee_gender(context, quote)
     for quote in quotes:
         _explicit(context, quote)
         if quote.speaker and quote.reason.startswith("explicit (name)"):
@@ -384,13 +418,20 @@ def attribute(segments: Sequence[Segment], index: CharacterIndex) -> Attribution
         if quote.speaker is None:
             _beat(context, quote)
             _previous_paragraph(context, quote)
+    # A first-person narrator called "Jake" by the others is the "I" of the narration:
+    # addressing "Jake" is addressing the narrator.
+    narrator = _name_narrator(context, quotes)
+    narrator_names = _narrator_names(context, narrator)
+    if narrator_names:
+        _merge_narrator(context, quotes, narrator_names)
     for conversation in _conversations(context, quotes):
         _take_turns(context, conversation)
     for quote in quotes:
         if quote.speaker is None:
             _nearest(context, quote)
-    narrator = _name_narrator(context, quotes)
-    narrator_names = _narrator_names(context, narrator)
+    if narrator is None:
+        narrator = _name_narrator(context, quotes)
+        narrator_names = _narrator_names(context, narrator)
     result = list(context.segments)
     for quote in quotes:
         speaker, reason = quote.speaker, quote.reason
@@ -399,6 +440,28 @@ def attribute(segments: Sequence[Segment], index: CharacterIndex) -> Attribution
         for number in quote.segments:
             result[number] = replace(result[number], speaker=speaker, reason=reason)
     return Attribution(result, narrator)
+
+
+def _merge_narrator(context: _Context, quotes: list[_Quote], names: set[str]) -> None:
+    """Count the narrator's names as the narrator in everything the turn-taking model
+    reads: whom quotes address or mention, and hints."""
+
+    def one(name: str) -> str:
+        return NARRATOR if name in names else name
+
+    for quote in quotes:
+        quote.addressees = list(dict.fromkeys(one(n) for n in quote.addressees))
+        quote.mentioned = list(dict.fromkeys(one(n) for n in quote.mentioned))
+        hints: dict[str, tuple[float, str]] = {}
+        for name, (score, why) in quote.hints.items():
+            key = one(name)
+            if key not in hints or hints[key][0] < score:
+                hints[key] = (score, why)
+        quote.hints = hints
+        if quote.speaker in names:
+            quote.speaker = NARRATOR
+    genders = {context.index.gender(n) for n in names} - {None}
+    context.narrator_gender = genders.pop() if len(genders) == 1 else None
 
 
 def _name_narrator(context: _Context, quotes: list[_Quote]) -> str | None:
@@ -502,6 +565,48 @@ def _vocatives(context: _Context, quote: _Quote) -> list[str]:
             if name and name not in names:
                 names.append(name)
     return names
+
+
+def _mentioned(context: _Context, quote: _Quote) -> list[str]:
+    """The people a quote names, other than those it addresses."""
+    names: list[str] = []
+    for number in quote.segments:
+        segment = context.segments[number]
+        for mention in context.index.mentions(segment.text):
+            if mention.name not in quote.addressees and mention.name not in names:
+                names.append(mention.name)
+    return names
+
+
+# Titles said to someone: "You are very kind, sir," / "Yes, ma'am." / "my lord!"
+_TITLE_VOCATIVES = {
+    MALE: r"sir|sire|my\s+lord|your\s+lordship|my\s+good\s+man|young\s+man|my\s+boy|my\s+son"
+    r"|old\s+fellow|old\s+chap|old\s+man|my\s+dear\s+fellow|mister|master",
+    FEMALE: r"madam|madame|ma['\u2019]am|mum|my\s+lady|your\s+ladyship|miss|young\s+lady"
+    r"|my\s+girl|my\s+dear\s+girl|mistress",
+}
+_TITLE_VOCATIVE = {
+    gender: re.compile(
+        rf"(?:^|[,.!?;:\u2014-]\s*|\b(?i:{_VOCATIVE_LEAD})\s+)(?i:{words})\s*(?=[,.!?;:\u2014\u2026-]|$)"
+    )
+    for gender, words in _TITLE_VOCATIVES.items()
+}
+
+
+def _addressee_gender(context: _Context, quote: _Quote) -> str | None:
+    """The gender of whom a quote speaks to, when it calls them "sir" or "madam" (and
+    nothing contradicts it)."""
+    found = set()
+    for number in quote.segments:
+        text = context.segments[number].text
+        for gender, pattern in _TITLE_VOCATIVE.items():
+            if pattern.search(text):
+                found.add(gender)
+    for name in quote.addressees:
+        gender = context.index.gender(name)
+        if gender:
+            found.add(gender)
+    return found.pop() if len(found) == 1 else None
 
 
 def _speaker_from_subject(
@@ -683,6 +788,9 @@ def _description_name(subject: str) -> str:
     return " ".join(w.lower() for w in words)
 
 
+#: How often the narration must use a description for it to name someone outright.
+EPITHET_MENTIONS = 8
+
 #: Speech tags whose subject names the speaker outright; a pronoun or a relation ("his
 #: wife") is resolved by guesswork, so it only informs the turn-taking model.
 _SURE_TAGS = {"name", "description", "title", "first person", "group"}
@@ -691,6 +799,7 @@ _SURE_TAGS = {"name", "description", "title", "first person", "group"}
 HINTS = {
     ("tag", "pronoun"): 4.5,
     ("tag", "relation"): 3.0,
+    ("tag", "description"): 3.0,
     ("beat", "name"): 4.0,
     ("beat", "pronoun"): 4.0,
     ("beat", "perceived"): 4.0,
@@ -707,7 +816,9 @@ def _hint_weight(source: str, why: str) -> float:
     return HINTS.get((source, why), HINTS[(source, "other")] if source != "tag" else 3.0)
 
 
-def _settle(quote: _Quote, found: tuple[str, str] | None, subject: str, tag: str) -> bool:
+def _settle(
+    context: _Context, quote: _Quote, found: tuple[str, str] | None, subject: str, tag: str
+) -> bool:
     """Record what a speech tag says; True when it settles the speaker."""
     if subject.lower() in ("he", "she"):
         quote.gender = MALE if subject.lower() == "he" else FEMALE
@@ -715,6 +826,12 @@ def _settle(quote: _Quote, found: tuple[str, str] | None, subject: str, tag: str
         return quote.gender is not None
     name, why = found
     reason = f"explicit ({why}): {' '.join(tag.split()).strip(' ,')}"
+    if why == "description" and not context.is_epithet(name):
+        # "returned the young girl": someone the scene knows, most likely; the turn-taking
+        # model weighs the description against them, her gender in hand.
+        quote.gender = quote.gender or speaker_gender(name, None)
+        quote.hint(name, HINTS[("tag", "description")], reason)
+        return True
     if why in _SURE_TAGS:
         quote.speaker, quote.reason = name, reason
     else:
@@ -755,7 +872,7 @@ def _explicit(context: _Context, quote: _Quote) -> None:
                     after.start + match.start("subject"),
                     tag=True,
                 )
-                if _settle(quote, found, match.group("subject"), head[: match.end()]):
+                if _settle(context, quote, found, match.group("subject"), head[: match.end()]):
                     return
     before = context.narration_before(quote.segments[0])
     if before is not None:
@@ -767,8 +884,40 @@ def _explicit(context: _Context, quote: _Quote) -> None:
                 found = _speaker_from_subject(
                     context, quote, match.group("subject"), offset, tag=True
                 )
-                if _settle(quote, found, match.group("subject"), tail[match.start() :]):
+                if _settle(context, quote, found, match.group("subject"), tail[match.start() :]):
                     return
+    _explicit_clause_before(context, quote, before)
+
+
+def _explicit_clause_before(context: _Context, quote: _Quote, before: Segment | None) -> None:
+    """A sentence ending in a speech verb right before the quote, in its paragraph or
+    closing the paragraph before ("Mr. Collins, much offended, laid aside his book, and
+    said,"): its subject speaks."""
+    if before is None:
+        first = context.segments[quote.segments[0]]
+        own = context.by_paragraph.get(first.paragraph, [])
+        previous = context.by_paragraph.get(first.paragraph - 1, [])
+        if not own or own[0] != quote.segments[0] or not previous:
+            return
+        before = context.segments[previous[-1]]
+        if before.kind != NARRATION or (before.chapter, before.scene) != (
+            first.chapter,
+            first.scene,
+        ):
+            return
+    tail = before.text[-320:]
+    match = _TAG_BEFORE_CLAUSE.search(tail)
+    if not match or re.search(r"\b(?:who|which|that|whom)\s*$", match.group("middle")):
+        return
+    subject = match.group("subject")
+    honorific = re.search(rf"\b{_HONORIFIC}\s*$", tail[: match.start("subject")])
+    if honorific:  # "but Mrs. Bennet, who…": the honorific's period is no sentence end
+        subject = f"{honorific.group(0).strip()} {subject}"
+    if subject[:1].isupper() and subject.split()[0] in ("He", "She", "The", "His", "Her"):
+        subject = subject[0].lower() + subject[1:]
+    offset = before.end - len(tail) + match.start("subject")
+    found = _speaker_from_subject(context, quote, subject, offset, tag=True)
+    _settle(context, quote, found, subject, tail[match.start() :])
 
 
 def _actor(context: _Context, quote: _Quote, sentence: str, offset: int) -> tuple[str, str] | None:
@@ -833,12 +982,15 @@ def _beat(context: _Context, quote: _Quote) -> None:
 
 
 def _previous_paragraph(context: _Context, quote: _Quote) -> None:
-    """A quote alone in its paragraph, right after a paragraph of narration: the one who
-    acted last in that narration speaks ("He placed a finger under her chin." / "…")."""
+    """A quote opening its paragraph, right after a paragraph of narration: the one who
+    acted last in that narration speaks ("He placed a finger under her chin." / "…"),
+    unless the quote's own paragraph shows someone acting."""
     first = context.segments[quote.segments[0]]
     own = [context.segments[n] for n in context.by_paragraph.get(first.paragraph, [])]
-    if any(s.kind == NARRATION for s in own):
+    if not own or own[0].kind == NARRATION:
         return
+    if quote.hints and any(s.kind == NARRATION for s in own):
+        return  # the paragraph's own narration said who acts
     previous = [context.segments[n] for n in context.by_paragraph.get(first.paragraph - 1, [])]
     if not previous or any(s.kind == DIALOGUE for s in previous):
         return
@@ -928,6 +1080,7 @@ def _take_turns(context: _Context, conversation: list[_Quote]) -> None:
             quote.hints.setdefault(name, (_LISTENER_HINT, "listening"))
     candidates = [name for name, _ in salience.most_common(_MAX_CANDIDATES)]
     genders = {name: context.index.gender(name) or speaker_gender(name, None) for name in salience}
+    genders[NARRATOR] = context.narrator_gender
     turns = []
     previous = None
     for quote in conversation:
@@ -938,6 +1091,8 @@ def _take_turns(context: _Context, conversation: list[_Quote]) -> None:
                 hints=quote.hints,
                 gender=quote.gender,
                 addressees=quote.addressees,
+                mentioned=quote.mentioned,
+                addressee_gender=quote.addressee_gender,
                 narration_before=_words_between(context, previous, quote) if previous else 0,
             )
         )

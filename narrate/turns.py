@@ -29,6 +29,8 @@ WEIGHTS: dict[str, float] = {
     "alternation": 2.0,  # A, B, A
     "third_voice": -1.0,  # A, B, C
     "salience": 0.4,  # how much the person is named around the exchange (log)
+    "self_mention": -2.0,  # a speaker says "I", not their own name
+    "addressee_gender": -1.0,  # "Yes, sir." answers a man, and a man answers "madam"
 }
 
 
@@ -44,6 +46,10 @@ class Turn:
     #: The gender a pronoun tag asks for ("she said").
     gender: str | None = None
     addressees: Sequence[str] = ()
+    #: Names the quote speaks of, not to.
+    mentioned: Sequence[str] = ()
+    #: The gender of the one spoken to ("sir", "madam"), when the quote says.
+    addressee_gender: str | None = None
     #: Words of narration between the previous quote and this one.
     narration_before: int = 0
 
@@ -83,6 +89,7 @@ def decide(
                     score
                     + emissions[current]
                     + _transition(turn, before, previous, current, turns, position, weights)
+                    + _addressed(turn, previous, current, turns, position, genders, weights)
                 )
                 state = (previous, current)
                 if state not in following or total > following[state][0]:
@@ -119,6 +126,8 @@ def _emission(
     known = genders.get(candidate)
     if turn.gender and known and known != turn.gender:
         score += weights["wrong_gender"]
+    if candidate in turn.mentioned:
+        score += weights["self_mention"]
     if candidate in turn.hints:
         score += turn.hints[candidate][0]
     previous = turns[position - 1] if position else None
@@ -151,6 +160,28 @@ def _transition(
     if before is None:
         return 0.0
     return weights["alternation"] if current == before else weights["third_voice"]
+
+
+def _addressed(
+    turn: Turn,
+    previous: str | None,
+    current: str,
+    turns: Sequence[Turn],
+    position: int,
+    genders: Mapping[str, str | None],
+    weights: Mapping[str, float],
+) -> float:
+    """The one called "sir" is who spoke before, and who answers next."""
+    if previous is None or previous == current:
+        return 0.0
+    score = 0.0
+    wanted = turn.addressee_gender
+    if wanted and genders.get(previous) and genders[previous] != wanted:
+        score += weights["addressee_gender"]
+    wanted = turns[position - 1].addressee_gender
+    if wanted and genders.get(current) and genders[current] != wanted:
+        score += weights["addressee_gender"]
+    return score
 
 
 def _why(turns: Sequence[Turn], position: int, speakers: list[str], speaker: str) -> str:
