@@ -622,8 +622,15 @@ def _speaker_from_subject(
         exclude = set(quote.addressees)
         name = context.recent(position, gender, exclude)
         return (name, "pronoun") if name else None
-    if lowered in ("it",):
-        return None
+    if lowered == "it":
+        # "It uttered three words": a being with no he or she, in narration that says it
+        # speaks (the callers check); in a speech tag ("said it") too often an animal.
+        if tag:
+            return None
+        name = context.recent(position, None, set(quote.addressees), limit=1500, among={
+            n for n in context.people if context.index.gender(n) is None
+        })
+        return (name, "pronoun") if name else None
     group = _group_name(context, lowered, position)
     if group:
         return group, "group"
@@ -800,6 +807,7 @@ HINTS = {
     ("tag", "pronoun"): 4.5,
     ("tag", "relation"): 3.0,
     ("tag", "description"): 3.0,
+    ("tag", "epithet"): 12.0,
     ("beat", "name"): 4.0,
     ("beat", "pronoun"): 4.0,
     ("beat", "perceived"): 4.0,
@@ -826,11 +834,13 @@ def _settle(
         return quote.gender is not None
     name, why = found
     reason = f"explicit ({why}): {' '.join(tag.split()).strip(' ,')}"
-    if why == "description" and not context.is_epithet(name):
-        # "returned the young girl": someone the scene knows, most likely; the turn-taking
-        # model weighs the description against them, her gender in hand.
+    if why == "description":
+        # "returned the young girl", "said his friend": often someone the scene has
+        # named; the turn-taking model weighs the description against them, her gender in
+        # hand. A description the book uses like a name ("the stranger") weighs more.
         quote.gender = quote.gender or speaker_gender(name, None)
-        quote.hint(name, HINTS[("tag", "description")], reason)
+        kind = "epithet" if context.is_epithet(name) else "description"
+        quote.hint(name, HINTS[("tag", kind)], reason)
         return True
     if why in _SURE_TAGS:
         quote.speaker, quote.reason = name, reason
@@ -944,9 +954,11 @@ def _actor(context: _Context, quote: _Quote, sentence: str, offset: int) -> tupl
     if not match:
         return None
     subject = match.group("subject")
-    if subject in ("they", "we", "it", "They", "We", "It"):
+    if subject in ("they", "we", "They", "We"):
         return None
-    subject = subject if subject not in ("He", "She") else subject.lower()
+    if subject in ("it", "It") and not _SPEECH_WORD.search(sentence):
+        return None
+    subject = subject if subject not in ("He", "She", "It") else subject.lower()
     found = _speaker_from_subject(context, quote, subject, offset + match.start("subject"))
     if found and found[0] not in quote.addressees:
         return found
@@ -989,8 +1001,7 @@ def _previous_paragraph(context: _Context, quote: _Quote) -> None:
     own = [context.segments[n] for n in context.by_paragraph.get(first.paragraph, [])]
     if not own or own[0].kind == NARRATION:
         return
-    if quote.hints and any(s.kind == NARRATION for s in own):
-        return  # the paragraph's own narration said who acts
+    beat = bool(quote.hints) and any(s.kind == NARRATION for s in own)
     previous = [context.segments[n] for n in context.by_paragraph.get(first.paragraph - 1, [])]
     if not previous or any(s.kind == DIALOGUE for s in previous):
         return
@@ -1007,6 +1018,8 @@ def _previous_paragraph(context: _Context, quote: _Quote) -> None:
             why = f"previous paragraph ({found[1]}): {' '.join(sentence.split())[:80]}"
             # "She stood dripping and spoke in a rush": the one who speaks next, said so.
             kind = "speech" if _SPEECH_WORD.search(sentence) else found[1]
+            if beat and kind != "speech":
+                return  # the paragraph's own narration said who acts
             quote.hint(found[0], _hint_weight("previous", kind), why)
             return
 

@@ -54,8 +54,8 @@ def test_script_names_the_right_speaker_for_most_quotes(records):
         any(name.lower() in record["speaker"].lower() for name in expected.split("|"))
         for record, expected in zip(found, EXPECTED, strict=True)
     )
-    # Two thirds was the first bar; 38 of 43 is what narrate does now: guard it.
-    assert right >= 38, f"{right}/{len(EXPECTED)}"
+    # The bar a new user holds narrate to: at most two quotes in the wrong voice.
+    assert right >= len(EXPECTED) - 2, f"{right}/{len(EXPECTED)}"
 
 
 def test_front_matter_is_listed_but_not_read(records):
