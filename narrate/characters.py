@@ -110,7 +110,8 @@ _NOT_NAMES = set(
     saturday sunday january february march april may june july august september october
     november december christmas easter english french german italian spanish american
     british irish scotch scottish welsh indian chinese russian european african english
-    north south east west northern southern eastern western ok okay hey hi hello goodbye goodnight thanks thank
+    north south east west northern southern eastern western ok okay hey hi hello goodbye
+    goodnight thanks thank
     please sorry alas hush hurrah hurray bravo indeed perhaps maybe whatever however
     therefore meanwhile suddenly finally afterwards later soon once twice again never always
     nothing something everything anything nobody somebody everybody anybody someone everyone
@@ -535,7 +536,12 @@ def _join_short_given_names(clusters: dict[str, list[_Entry]]) -> dict[str, list
             given[token].append(root)
     for root in sorted(clusters, key=lambda r: sum(m.count for m in clusters[r])):
         members = clusters.get(root)
-        if not members or members[0].honorific or members[0].tokens[0] == "the":
+        if not members or members[0].tokens[0] == "the":
+            continue
+        # "Miss Eliza" is Elizabeth: "Miss" and "Master" go with a given name too.
+        if members[0].honorific not in (None, "miss", "master") or (
+            members[0].honorific and len(members[0].tokens) != 1
+        ):
             continue
         first = members[0]
         related = _short_names().get(first.tokens[0], set())

@@ -31,7 +31,7 @@ from narrate.casting import speaker_gender
 from narrate.characters import GROUP_NOUNS, HONORIFICS, CharacterIndex
 from narrate.letters import LOWER, UPPER
 from narrate.model import DIALOGUE, FEMALE, MALE, NARRATION, NARRATOR, Segment
-from narrate.turns import Turn, decide
+from narrate.turns import DEFAULT_WEIGHTS, Turn, decide, hint_kind
 
 #: Verbs that introduce or tag speech, in their base form.
 SPEECH_VERBS = set(
@@ -140,13 +140,17 @@ _TAG_BEFORE = re.compile(
 # "Mrs. Bennet, who quarrelled with no compliments, answered most readily," / "Mr. Collins,
 # much offended, laid aside his book, and said," — the sentence before a quote ends with a
 # speech verb whose subject opened it.
+# The period of "Mr." or "Dr." ends no sentence.
+_ABBREVIATED = ("Mr", "Mrs", "Ms", "Dr", "St", "Mme", "Mlle", "Messrs", "Rev", "Col", "Capt")
+_NOT_ABBREVIATION = "".join(rf"(?<!\b{a}\.)" for a in _ABBREVIATED)
+_CLAUSE_CHAR = rf"(?:(?:{'|'.join(_ABBREVIATED)})\.\s|[^.!?;\"\u201c\u201d])"
 _TAG_BEFORE_CLAUSE = re.compile(
-    rf"(?:^|[.!?]['\"\u201d\u2019]?\s+|[,;]\s+(?=(?:and|but)\s))"
+    rf"(?:^|[.!?]{_NOT_ABBREVIATION}['\"\u201d\u2019]?\s+|[,;]?\s+(?=(?:and|but)\s))"
     rf"(?:(?:And|But|Then|So|Now|and|but|then)\s+)?"
     rf"(?P<subject>{_NAME}|{_DESCRIPTION}|(?:The|His|Her)\s+(?:[a-z-]+\s+){{0,2}}[a-z]+"
     rf"|He|She|he|she|I)"
-    rf"(?P<middle>,[^.!?;\"\u201c\u201d]{{1,160}}?,\s*(?:and\s+)?"
-    rf"|\s+[^.!?;,\"\u201c\u201d]{{1,100}}?\s+and\s+(?:then\s+)?)"
+    rf"(?P<middle>,{_CLAUSE_CHAR}{{1,160}}?,\s*(?:and\s+)?"
+    rf"|\s+(?:(?!,){_CLAUSE_CHAR}){{1,100}}?\s+and\s+(?:then\s+)?)"
     rf"(?:{_ADVERB})?(?P<verb>{_VERB})\b[^.!?;\"\u201c\u201d]{{0,50}}?[,:\u2014\u2013-]\s*$"
 )
 _TAG_BEFORE_INVERTED = re.compile(
@@ -214,8 +218,8 @@ class _Quote:
     reason: str = ""
     #: Names the quote addresses, in the order they appear (a list, for determinism).
     addressees: list[str] = field(default_factory=list)
-    #: Softer evidence for the turn-taking model: candidate -> (score, why).
-    hints: dict[str, tuple[float, str]] = field(default_factory=dict)
+    #: Softer evidence for the turn-taking model: candidate -> (hint kind, why).
+    hints: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: The gender a pronoun tag asks for ("she said").
     gender: str | None = None
     #: Names the quote speaks of (not to): a speaker says "I", not their own name.
@@ -223,9 +227,10 @@ class _Quote:
     #: The gender of the one spoken to, from a title used as a vocative ("Yes, sir.").
     addressee_gender: str | None = None
 
-    def hint(self, name: str, score: float, why: str) -> None:
-        if name not in self.hints or self.hints[name][0] < score:
-            self.hints[name] = (score, why)
+    def hint(self, name: str, kind: str, why: str) -> None:
+        """Record evidence for ``name``; the strongest kind of evidence wins."""
+        if name not in self.hints or DEFAULT_WEIGHTS[self.hints[name][0]] < DEFAULT_WEIGHTS[kind]:
+            self.hints[name] = (kind, why)
 
 
 class _Context:
@@ -452,12 +457,9 @@ def _merge_narrator(context: _Context, quotes: list[_Quote], names: set[str]) ->
     for quote in quotes:
         quote.addressees = list(dict.fromkeys(one(n) for n in quote.addressees))
         quote.mentioned = list(dict.fromkeys(one(n) for n in quote.mentioned))
-        hints: dict[str, tuple[float, str]] = {}
-        for name, (score, why) in quote.hints.items():
-            key = one(name)
-            if key not in hints or hints[key][0] < score:
-                hints[key] = (score, why)
-        quote.hints = hints
+        hints, quote.hints = quote.hints, {}
+        for name, (kind, why) in hints.items():
+            quote.hint(one(name), kind, why)
         if quote.speaker in names:
             quote.speaker = NARRATOR
     genders = {context.index.gender(n) for n in names} - {None}
@@ -627,9 +629,13 @@ def _speaker_from_subject(
         # speaks (the callers check); in a speech tag ("said it") too often an animal.
         if tag:
             return None
-        name = context.recent(position, None, set(quote.addressees), limit=1500, among={
-            n for n in context.people if context.index.gender(n) is None
-        })
+        name = context.recent(
+            position,
+            None,
+            set(quote.addressees),
+            limit=1500,
+            among={n for n in context.people if context.index.gender(n) is None},
+        )
         return (name, "pronoun") if name else None
     group = _group_name(context, lowered, position)
     if group:
@@ -801,31 +807,15 @@ EPITHET_MENTIONS = 8
 #: Speech tags whose subject names the speaker outright; a pronoun or a relation ("his
 #: wife") is resolved by guesswork, so it only informs the turn-taking model.
 _SURE_TAGS = {"name", "description", "title", "first person", "group"}
-#: How much softer evidence counts in the turn-taking model, by where it comes from and
-#: how the person was found: a name, a pronoun resolved to someone, a description...
-HINTS = {
-    ("tag", "pronoun"): 4.5,
-    ("tag", "relation"): 3.0,
-    ("tag", "description"): 3.0,
-    ("tag", "epithet"): 12.0,
-    ("beat", "name"): 4.0,
-    ("beat", "pronoun"): 4.0,
-    ("beat", "perceived"): 4.0,
-    ("beat", "other"): 4.0,
-    ("previous", "name"): 2.0,
-    ("previous", "pronoun"): 2.0,
-    ("previous", "perceived"): 4.0,
-    ("previous", "speech"): 4.0,
-    ("previous", "other"): 2.0,
-}
-
-
-def _hint_weight(source: str, why: str) -> float:
-    return HINTS.get((source, why), HINTS[(source, "other")] if source != "tag" else 3.0)
 
 
 def _settle(
-    context: _Context, quote: _Quote, found: tuple[str, str] | None, subject: str, tag: str
+    context: _Context,
+    quote: _Quote,
+    found: tuple[str, str] | None,
+    subject: str,
+    tag: str,
+    position: int | None = None,
 ) -> bool:
     """Record what a speech tag says; True when it settles the speaker."""
     if subject.lower() in ("he", "she"):
@@ -840,12 +830,17 @@ def _settle(
         # hand. A description the book uses like a name ("the stranger") weighs more.
         quote.gender = quote.gender or speaker_gender(name, None)
         kind = "epithet" if context.is_epithet(name) else "description"
-        quote.hint(name, HINTS[("tag", kind)], reason)
+        quote.hint(name, hint_kind("tag", kind), reason)
+        if kind == "description" and quote.gender and position is not None:
+            # The last woman named, for "the tall woman": she is likely the one described.
+            person = context.recent(position, quote.gender, set(quote.addressees))
+            if person and context.index.gender(person) == quote.gender:
+                quote.hint(person, "hint:tag:described", f"{reason} (likely {person})")
         return True
     if why in _SURE_TAGS:
         quote.speaker, quote.reason = name, reason
     else:
-        quote.hint(name, _hint_weight("tag", why), reason)
+        quote.hint(name, hint_kind("tag", why), reason)
     return True
 
 
@@ -882,7 +877,9 @@ def _explicit(context: _Context, quote: _Quote) -> None:
                     after.start + match.start("subject"),
                     tag=True,
                 )
-                if _settle(context, quote, found, match.group("subject"), head[: match.end()]):
+                subject = match.group("subject")
+                position = after.start + match.start("subject")
+                if _settle(context, quote, found, subject, head[: match.end()], position):
                     return
     before = context.narration_before(quote.segments[0])
     if before is not None:
@@ -894,7 +891,8 @@ def _explicit(context: _Context, quote: _Quote) -> None:
                 found = _speaker_from_subject(
                     context, quote, match.group("subject"), offset, tag=True
                 )
-                if _settle(context, quote, found, match.group("subject"), tail[match.start() :]):
+                subject = match.group("subject")
+                if _settle(context, quote, found, subject, tail[match.start() :], offset):
                     return
     _explicit_clause_before(context, quote, before)
 
@@ -920,14 +918,11 @@ def _explicit_clause_before(context: _Context, quote: _Quote, before: Segment | 
     if not match or re.search(r"\b(?:who|which|that|whom)\s*$", match.group("middle")):
         return
     subject = match.group("subject")
-    honorific = re.search(rf"\b{_HONORIFIC}\s*$", tail[: match.start("subject")])
-    if honorific:  # "but Mrs. Bennet, who…": the honorific's period is no sentence end
-        subject = f"{honorific.group(0).strip()} {subject}"
     if subject[:1].isupper() and subject.split()[0] in ("He", "She", "The", "His", "Her"):
         subject = subject[0].lower() + subject[1:]
     offset = before.end - len(tail) + match.start("subject")
     found = _speaker_from_subject(context, quote, subject, offset, tag=True)
-    _settle(context, quote, found, subject, tail[match.start() :])
+    _settle(context, quote, found, subject, tail[match.start() :], offset)
 
 
 def _actor(context: _Context, quote: _Quote, sentence: str, offset: int) -> tuple[str, str] | None:
@@ -987,7 +982,7 @@ def _beat(context: _Context, quote: _Quote) -> None:
                 quote.gender = quote.gender or context.index.gender(found[0])
             quote.hint(
                 found[0],
-                _hint_weight("beat", found[1]),
+                hint_kind("beat", found[1]),
                 f"beat ({found[1]}): {' '.join(sentence.split())[:80]}",
             )
             return
@@ -1020,7 +1015,7 @@ def _previous_paragraph(context: _Context, quote: _Quote) -> None:
             kind = "speech" if _SPEECH_WORD.search(sentence) else found[1]
             if beat and kind != "speech":
                 return  # the paragraph's own narration said who acts
-            quote.hint(found[0], _hint_weight("previous", kind), why)
+            quote.hint(found[0], hint_kind("previous", kind), why)
             return
 
 
@@ -1070,8 +1065,8 @@ def _take_turns(context: _Context, conversation: list[_Quote]) -> None:
     for quote in conversation:
         if quote.speaker:
             salience[quote.speaker] += 3
-        for name, (score, _) in quote.hints.items():
-            salience[name] += score / 2
+        for name, (kind, _) in quote.hints.items():
+            salience[name] += DEFAULT_WEIGHTS[kind] / 2
         for name in quote.addressees:
             salience[name] += 1
     for position, name in context.mentions_between(start - 2000, end):
@@ -1090,13 +1085,22 @@ def _take_turns(context: _Context, conversation: list[_Quote]) -> None:
         for quote in conversation:
             if quote.speaker == name:
                 break
-            quote.hints.setdefault(name, (_LISTENER_HINT, "listening"))
+            quote.hints.setdefault(name, ("hint:listening", "listening"))
     candidates = [name for name, _ in salience.most_common(_MAX_CANDIDATES)]
     genders = {name: context.index.gender(name) or speaker_gender(name, None) for name in salience}
     genders[NARRATOR] = context.narrator_gender
     turns = []
     previous = None
     for quote in conversation:
+        first = context.segments[quote.segments[0]]
+        lead = context.segments[previous.segments[-1]].end if previous else first.start - 600
+        after = context.narration_after(quote.segments[-1])
+        named_before = {name for _, name in context.mentions_between(lead, first.start)}
+        named_after = (
+            {name for _, name in context.mentions_between(after.start, after.end)}
+            if after
+            else set()
+        )
         turns.append(
             Turn(
                 paragraph=quote.paragraphs[0],
@@ -1107,6 +1111,9 @@ def _take_turns(context: _Context, conversation: list[_Quote]) -> None:
                 mentioned=quote.mentioned,
                 addressee_gender=quote.addressee_gender,
                 narration_before=_words_between(context, previous, quote) if previous else 0,
+                start=first.start,
+                named_before=named_before,
+                named_after=named_after,
             )
         )
         previous = quote
@@ -1116,7 +1123,6 @@ def _take_turns(context: _Context, conversation: list[_Quote]) -> None:
             quote.speaker, quote.reason = decision.speaker, decision.reason
 
 
-_LISTENER_HINT = -6.0
 _LISTENER = re.compile(
     rf"(?:^|[.!?]\s+)(?P<subject>{_NAME}|He|She)\b[^.!?]*\b(?:listen|overh[ea]|eavesdrop)"
 )

@@ -5,25 +5,36 @@ reader following the exchange: speakers alternate (A, B, A, B — on annotated n
 speaker of an untagged quote is the speaker two quotes back about four times in five); a
 new paragraph means a new speaker; the one addressed by name answers; nobody addresses
 themselves; "she said" needs a woman; the person acting in the paragraph is likely the
-one speaking. Each of these is a score, and the best sequence of speakers for the whole
-conversation is found by dynamic programming over pairs of consecutive speakers (a
-second-order Viterbi search), so a sure quote anywhere in the exchange informs every
-quote around it, backwards as well as forwards.
+one speaking. Each of these is a named feature with a weight, and the best sequence of
+speakers for the whole conversation is found by dynamic programming over pairs of
+consecutive speakers (a second-order Viterbi search), so a sure quote anywhere in the
+exchange informs every quote around it, backwards as well as forwards.
+
+The weights are set by hand (``DEFAULT_WEIGHTS``). ``benchmarks/train_turns.py`` learns
+them from annotated novels instead and writes ``data/turn_weights.json``, which is used
+when present; so far learned weights do worse than these on novels left out of the
+learning, so none are shipped.
 """
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 
-#: Scores. Positive: evidence for; negative: against. Set by hand on how prose works and
-#: checked on annotated novels; see benchmarks/attribution.py.
-WEIGHTS: dict[str, float] = {
+from narrate.model import NARRATOR
+
+#: Hand-set weights: positive is evidence for, negative against. A hint's weight is
+#: "hint:" + its kind ("hint:tag:pronoun" for "he said" resolved to someone).
+DEFAULT_WEIGHTS: dict[str, float] = {
     "self_address": -8.0,  # a speaker names the one they speak to, not themselves
     "wrong_gender": -6.0,  # "she said" and a man
     "addressed_before": 2.5,  # named in the previous quote: answers now
     "same_paragraph": 6.0,  # two quotes of one paragraph: one speaker
+    "same_paragraph_other": -6.0,  # ...not two
     "new_paragraph_same": -3.0,  # a new paragraph of dialogue: a new speaker...
     "after_narration_same": -1.0,  # ...less so after narration between them
     "alternation": 2.0,  # A, B, A
@@ -31,7 +42,33 @@ WEIGHTS: dict[str, float] = {
     "salience": 0.4,  # how much the person is named around the exchange (log)
     "self_mention": -2.0,  # a speaker says "I", not their own name
     "addressee_gender": -1.0,  # "Yes, sir." answers a man, and a man answers "madam"
+    "named_before": 0.0,  # named in the narration just before the quote
+    "named_after": 0.0,  # named in the narration after it, in its paragraph
+    "narrator": 0.0,  # the first-person narrator
+    "gender_unknown": 0.0,  # "she said" and someone whose gender is not known
+    "hint:tag:pronoun": 4.5,  # "he said", resolved to the last man named
+    "hint:tag:relation": 3.0,  # "said his wife"
+    "hint:tag:description": 3.0,  # "returned the young girl"
+    "hint:tag:epithet": 12.0,  # "said the stranger", a description used like a name
+    "hint:tag:described": 3.5,  # the last woman named, for "said the tall woman"
+    "hint:tag:other": 3.0,
+    "hint:beat:name": 4.0,  # "Spike squeezed her hand." beside the quote
+    "hint:beat:pronoun": 4.0,
+    "hint:beat:perceived": 4.0,  # "Buffy heard Spike chuckle"
+    "hint:beat:other": 4.0,
+    "hint:previous:name": 2.0,  # the one acting in the paragraph before
+    "hint:previous:pronoun": 2.0,
+    "hint:previous:perceived": 4.0,
+    "hint:previous:speech": 4.0,  # "...and spoke in a rush."
+    "hint:previous:other": 2.0,
+    "hint:listening": -6.0,  # "she sat on the stairs and listened"
 }
+
+
+def hint_kind(source: str, why: str) -> str:
+    """The weight name of a hint from ``source`` (tag, beat, previous) found by ``why``."""
+    kind = f"hint:{source}:{why}"
+    return kind if kind in DEFAULT_WEIGHTS else f"hint:{source}:other"
 
 
 @dataclass
@@ -41,8 +78,8 @@ class Turn:
     paragraph: int
     #: The speaker a sure pass found (a speech tag with a name), or None.
     fixed: str | None = None
-    #: Candidate -> score from softer evidence (a pronoun tag, an action beat...), and why.
-    hints: dict[str, tuple[float, str]] = field(default_factory=dict)
+    #: Candidate -> (hint kind, why) from softer evidence: a pronoun tag, an action beat…
+    hints: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     #: The gender a pronoun tag asks for ("she said").
     gender: str | None = None
     addressees: Sequence[str] = ()
@@ -52,6 +89,12 @@ class Turn:
     addressee_gender: str | None = None
     #: Words of narration between the previous quote and this one.
     narration_before: int = 0
+    #: Where the quote starts in the source (for training and debugging).
+    start: int = 0
+    #: People named in the narration just before the quote, and right after it in its
+    #: paragraph.
+    named_before: Collection[str] = ()
+    named_after: Collection[str] = ()
 
 
 @dataclass(frozen=True)
@@ -60,17 +103,59 @@ class Decision:
     reason: str
 
 
+def load_weights(text: str | None = None) -> dict[str, float]:
+    """The hand-set weights, overlaid with learned ones: ``text`` (JSON with a "weights"
+    object) or else the package's ``data/turn_weights.json`` when there is one. Names
+    that are not features here are ignored."""
+    weights = dict(DEFAULT_WEIGHTS)
+    if text is None:
+        try:
+            text = resources.files("narrate").joinpath("data/turn_weights.json").read_text("utf-8")
+        except FileNotFoundError:
+            return weights
+    learned = json.loads(text)["weights"]
+    weights.update({k: float(v) for k, v in learned.items() if k in DEFAULT_WEIGHTS})
+    return weights
+
+
+WEIGHTS: dict[str, float] = load_weights()
+
+
 def decide(
     turns: Sequence[Turn],
     candidates: Sequence[str],
     genders: Mapping[str, str | None],
     salience: Mapping[str, float],
-    weights: Mapping[str, float] = WEIGHTS,
+    weights: Mapping[str, float] | None = None,
+    allowed: Sequence[set[str] | None] | None = None,
 ) -> list[Decision]:
-    """The most likely speaker of every turn, with the evidence that weighed most."""
+    """The most likely speaker of every turn, with the evidence that weighed most.
+
+    ``allowed`` (for training) limits each turn to some speakers: the path the gold
+    labels allow."""
+    weights = WEIGHTS if weights is None else weights
+    speakers = best_path(turns, candidates, genders, salience, weights, allowed)
+    return [
+        Decision(speaker, _why(turns, position, speakers, speaker))
+        for position, speaker in enumerate(speakers)
+    ]
+
+
+def people_of(turns: Sequence[Turn], candidates: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(list(candidates) + [t.fixed for t in turns if t.fixed]))
+
+
+def best_path(
+    turns: Sequence[Turn],
+    candidates: Sequence[str],
+    genders: Mapping[str, str | None],
+    salience: Mapping[str, float],
+    weights: Mapping[str, float],
+    allowed: Sequence[set[str] | None] | None = None,
+) -> list[str]:
     if not turns:
         return []
-    people = list(dict.fromkeys(list(candidates) + [t.fixed for t in turns if t.fixed]))
+    people = people_of(turns, candidates)
     if not people:
         return []
     start = (None, None)
@@ -79,18 +164,17 @@ def decide(
     history: list[dict] = []
     for position, turn in enumerate(turns):
         options = [turn.fixed] if turn.fixed else people
+        if allowed is not None and allowed[position] and not turn.fixed:
+            options = [c for c in options if c in allowed[position]] or options
         emissions = {
-            c: _emission(turn, c, turns, position, genders, salience, weights) for c in options
+            c: _dot(weights, emission_features(turn, c, turns, position, genders, salience))
+            for c in options
         }
+        transition = _transition_scorer(turn, turns, position, genders, weights)
         following: dict[tuple, tuple[float, tuple]] = {}
         for (before, previous), (score, _) in best.items():
             for current in options:
-                total = (
-                    score
-                    + emissions[current]
-                    + _transition(turn, before, previous, current, turns, position, weights)
-                    + _addressed(turn, previous, current, turns, position, genders, weights)
-                )
+                total = score + emissions[current] + transition(before, previous, current)
                 state = (previous, current)
                 if state not in following or total > following[state][0]:
                     following[state] = (total, (before, previous))
@@ -103,85 +187,157 @@ def decide(
         speakers.append(state[1])
         state = following[state][1]
     speakers.reverse()
-    return [
-        Decision(speaker, _why(turns, position, speakers, speaker))
-        for position, speaker in enumerate(speakers)
-    ]
+    return speakers
 
 
-def _emission(
+def path_features(
+    turns: Sequence[Turn],
+    speakers: Sequence[str],
+    genders: Mapping[str, str | None],
+    salience: Mapping[str, float],
+) -> Counter:
+    """The feature counts of one sequence of speakers: what a path's score is made of."""
+    total: Counter = Counter()
+    for position, turn in enumerate(turns):
+        current = speakers[position]
+        previous = speakers[position - 1] if position else None
+        before = speakers[position - 2] if position >= 2 else None
+        total.update(emission_features(turn, current, turns, position, genders, salience))
+        features = transition_features(turn, before, previous, current, turns, position)
+        _addressed(features, turn, previous, current, turns, position, genders)
+        total.update(features)
+    return total
+
+
+def _transition_scorer(
+    turn: Turn,
+    turns: Sequence[Turn],
+    position: int,
+    genders: Mapping[str, str | None],
+    weights: Mapping[str, float],
+):
+    """``transition_features`` and ``_addressed`` dotted with the weights, made fast: the
+    search calls this for every pair of speakers at every turn."""
+    same_paragraph = position > 0 and turns[position - 1].paragraph == turn.paragraph
+    if same_paragraph:
+        same = weights.get("same_paragraph", 0.0)
+    elif turn.narration_before:
+        same = weights.get("after_narration_same", 0.0)
+    else:
+        same = weights.get("new_paragraph_same", 0.0)
+    other = weights.get("same_paragraph_other", 0.0)
+    alternation = weights.get("alternation", 0.0)
+    third = weights.get("third_voice", 0.0)
+    wrong_addressee = weights.get("addressee_gender", 0.0)
+    called = turn.addressee_gender  # what this quote calls the one who spoke before
+    answering = turns[position - 1].addressee_gender if position else None
+
+    def score(before: str | None, previous: str | None, current: str) -> float:
+        if previous is None:
+            return 0.0
+        if current == previous:
+            return same
+        if same_paragraph:
+            total = other
+        elif before is None:
+            total = 0.0
+        else:
+            total = alternation if current == before else third
+        if called and genders.get(previous) and genders[previous] != called:
+            total += wrong_addressee
+        if answering and genders.get(current) and genders[current] != answering:
+            total += wrong_addressee
+        return total
+
+    return score
+
+
+def _dot(weights: Mapping[str, float], features: Mapping[str, float]) -> float:
+    return sum(weights.get(name, 0.0) * value for name, value in features.items())
+
+
+def emission_features(
     turn: Turn,
     candidate: str,
     turns: Sequence[Turn],
     position: int,
     genders: Mapping[str, str | None],
     salience: Mapping[str, float],
-    weights: Mapping[str, float],
-) -> float:
+) -> dict[str, float]:
+    """What speaks for or against ``candidate`` saying this quote, by itself."""
     if turn.fixed:
-        return 0.0
-    score = 0.0
+        return {}
+    features: dict[str, float] = {}
     if candidate in turn.addressees:
-        score += weights["self_address"]
+        features["self_address"] = 1.0
+    if candidate in turn.mentioned:
+        features["self_mention"] = 1.0
     known = genders.get(candidate)
     if turn.gender and known and known != turn.gender:
-        score += weights["wrong_gender"]
-    if candidate in turn.mentioned:
-        score += weights["self_mention"]
+        features["wrong_gender"] = 1.0
+    elif turn.gender and not known:
+        features["gender_unknown"] = 1.0
+    if candidate in turn.named_before:
+        features["named_before"] = 1.0
+    if candidate in turn.named_after:
+        features["named_after"] = 1.0
+    if candidate == NARRATOR:
+        features["narrator"] = 1.0
     if candidate in turn.hints:
-        score += turn.hints[candidate][0]
+        features[turn.hints[candidate][0]] = 1.0
     previous = turns[position - 1] if position else None
     if previous and candidate in previous.addressees and previous.paragraph != turn.paragraph:
-        score += weights["addressed_before"]
-    score += weights["salience"] * math.log1p(salience.get(candidate, 0.0))
-    return score
+        features["addressed_before"] = 1.0
+    features["salience"] = math.log1p(salience.get(candidate, 0.0))
+    return features
 
 
-def _transition(
+def transition_features(
     turn: Turn,
     before: str | None,
     previous: str | None,
     current: str,
     turns: Sequence[Turn],
     position: int,
-    weights: Mapping[str, float],
-) -> float:
+) -> dict[str, float]:
+    """What speaks for or against ``current`` following ``previous`` and ``before``."""
     if previous is None:
-        return 0.0
+        return {}
     same_paragraph = turns[position - 1].paragraph == turn.paragraph
     if current == previous:
         if same_paragraph:
-            return weights["same_paragraph"]
+            return {"same_paragraph": 1.0}
         if turn.narration_before:
-            return weights["after_narration_same"]
-        return weights["new_paragraph_same"]
+            return {"after_narration_same": 1.0}
+        return {"new_paragraph_same": 1.0}
     if same_paragraph:
-        return -weights["same_paragraph"]
+        return {"same_paragraph_other": 1.0}
     if before is None:
-        return 0.0
-    return weights["alternation"] if current == before else weights["third_voice"]
+        return {}
+    return {"alternation": 1.0} if current == before else {"third_voice": 1.0}
 
 
 def _addressed(
+    features: dict[str, float],
     turn: Turn,
     previous: str | None,
     current: str,
     turns: Sequence[Turn],
     position: int,
     genders: Mapping[str, str | None],
-    weights: Mapping[str, float],
-) -> float:
+) -> None:
     """The one called "sir" is who spoke before, and who answers next."""
     if previous is None or previous == current:
-        return 0.0
-    score = 0.0
+        return
+    count = 0.0
     wanted = turn.addressee_gender
     if wanted and genders.get(previous) and genders[previous] != wanted:
-        score += weights["addressee_gender"]
+        count += 1
     wanted = turns[position - 1].addressee_gender
     if wanted and genders.get(current) and genders[current] != wanted:
-        score += weights["addressee_gender"]
-    return score
+        count += 1
+    if count:
+        features["addressee_gender"] = count
 
 
 def _why(turns: Sequence[Turn], position: int, speakers: list[str], speaker: str) -> str:

@@ -1,0 +1,290 @@
+"""Speaker attribution: place-word surnames, tags after a clause, title vocatives, names
+said in a quote, the first-person narrator's own name, and one-off descriptions. Short
+passages written for these tests."""
+
+from __future__ import annotations
+
+from narrate import speakers
+from narrate.characters import CharacterIndex, find_characters
+from narrate.model import FEMALE, MALE, NARRATION
+from narrate.quotes import segment_book
+from narrate.readers.text import parse_text
+from narrate.speakers import attribute
+from narrate.turns import Turn, decide
+
+
+def attributed(text: str) -> tuple[CharacterIndex, list[tuple[str, str, str]]]:
+    """The character index, and (quote text, speaker, reason) for each dialogue segment."""
+    book = parse_text(text, "test.txt")
+    segments = segment_book(book)
+    narration = [(s.start, s.text) for s in segments if s.kind == NARRATION and s.spoken]
+    dialogue = [s.text for s in segments if s.is_dialogue]
+    index = find_characters(narration, book.source, dialogue)
+    result = attribute(segments, index)
+    lines = [(s.text, s.speaker, s.reason) for s in result.segments if s.is_dialogue]
+    return index, lines
+
+
+def speakers_of(text: str) -> list[tuple[str, str, str]]:
+    return attributed(text)[1]
+
+
+def line(lines: list[tuple[str, str, str]], opening: str) -> tuple[str, str, str]:
+    matches = [entry for entry in lines if entry[0].startswith(opening)]
+    assert matches, f"no quote starts with {opening!r}: {[t for t, _, _ in lines]}"
+    return matches[0]
+
+
+def speaker(lines: list[tuple[str, str, str]], opening: str) -> str:
+    return line(lines, opening)[1]
+
+
+# 1. Place words that are surnames ("Hall", "Wood", "Hill").
+
+INN = (
+    "Mr. Hall kept the inn by the river. Mrs. Hall kept the accounts. In the evenings Hall "
+    "smoked on the step, and his wife counted the coins.\n\n"
+    '"Trade is slow," said Hall.\n\n'
+    '"It always is in March," said Mrs. Hall.\n'
+)
+
+
+def test_a_place_word_written_as_a_name_is_a_surname():
+    index, lines = attributed(INN)
+    mister = index.resolve("Mr. Hall")
+    assert mister is not None
+    assert index.resolve("Hall") == mister
+    assert index.resolve("Mrs. Hall") not in (None, mister)
+    assert speaker(lines, "Trade is slow") == mister
+    assert speaker(lines, "It always is") == index.resolve("Mrs. Hall")
+
+
+def test_a_place_word_the_book_writes_in_lower_case_is_not_a_name():
+    text = (
+        "The hall was cold. Pip swept the hall, and the hall echoed. Nobody used the hall "
+        "now, and Hall was only a name on the old map. Pip sighed.\n\n"
+        '"Nobody comes here," said Pip.\n'
+    )
+    index, _ = attributed(text)
+    assert index.resolve("Hall") is None
+    assert "Hall" not in index.characters
+
+
+def test_a_place_word_still_ends_no_longer_name():
+    text = (
+        "Aunt Bea drove us out to Elmstead Hall on a wet Sunday. Elmstead Hall was cold, and "
+        "Bea complained of it the whole afternoon.\n\n"
+        '"What a draughty place," said Bea.\n'
+    )
+    index, lines = attributed(text)
+    assert "Elmstead Hall" not in index.characters
+    assert index.resolve("Elmstead Hall") is None
+    assert speaker(lines, "What a draughty") == "Bea"
+
+
+# 2. A speech verb after a clause, ending the sentence before the quote.
+
+PARLOUR = (
+    "Mrs. Crane, Miss Dunn and Mr. Pell sat in the parlour after dinner. Mrs. Crane wore a "
+    "new hat. Miss Dunn sewed. Mr. Pell read his paper.\n\n"
+)
+
+
+def test_a_tag_after_a_relative_clause_names_the_speaker_of_the_next_paragraph():
+    # Without the tag, the turn-taking would give the reply to Miss Dunn, just addressed.
+    lines = speakers_of(
+        PARLOUR + '"That is a handsome hat, Miss Dunn," said Mr. Pell.\n\n'
+        "Mrs. Crane, who never refused a compliment, answered at once,\n\n"
+        '"It is mine. I lent it to her."\n'
+    )
+    _, who, why = line(lines, "It is mine")
+    assert who == "Mrs. Crane"
+    assert why.startswith("explicit")
+
+
+def test_a_tag_after_an_aside_and_an_action_names_the_speaker_in_the_same_paragraph():
+    lines = speakers_of(
+        PARLOUR + '"Your paper is a week old, Miss Dunn," said Mrs. Crane.\n\n'
+        "Mr. Pell, much offended, put down his paper, and said, "
+        '"It is the latest in the village."\n'
+    )
+    _, who, why = line(lines, "It is the latest")
+    assert who == "Mr. Pell"
+    assert why.startswith("explicit")
+
+
+def test_a_tag_after_an_aside_and_an_action_names_the_speaker_of_the_next_paragraph():
+    lines = speakers_of(
+        PARLOUR + '"Your paper is a week old, Miss Dunn," said Mrs. Crane.\n\n'
+        "Mr. Pell, much offended, put down his paper, and said,\n\n"
+        '"It is the latest in the village."\n'
+    )
+    _, who, why = line(lines, "It is the latest")
+    assert who == "Mr. Pell"
+    assert why.startswith("explicit")
+
+
+def test_the_period_of_an_honorific_does_not_cut_the_subject_off_its_title():
+    text = (
+        "Mr. Crane and Mrs. Crane sat at supper with Mr. Pell. Mr. Crane carved; Mrs. Crane "
+        "poured. Mr. Crane said little.\n\n"
+        '"A fine bird," said Mr. Pell.\n\n'
+        "Mr. Crane said nothing to this but Mrs. Crane, who liked praise of her table, "
+        "answered warmly,\n\n"
+        '"We keep our own hens."\n'
+    )
+    assert speaker(speakers_of(text), "We keep our own hens") == "Mrs. Crane"
+
+
+def test_a_name_inside_the_aside_is_not_the_subject():
+    lines = speakers_of(
+        PARLOUR + '"Your paper is a week old, Miss Dunn," said Mrs. Crane.\n\n'
+        "Mr. Pell, much offended by Mrs. Crane, put down his paper, and said, "
+        '"It is the latest in the village."\n'
+    )
+    assert speaker(lines, "It is the latest") == "Mr. Pell"
+
+
+def test_an_honorific_inside_the_relative_clause_keeps_the_tag():
+    lines = speakers_of(
+        PARLOUR + '"That is a handsome hat, Miss Dunn," said Mr. Pell.\n\n'
+        "Mrs. Crane, who never refused a compliment from Mr. Pell, answered at once,\n\n"
+        '"It is mine. I lent it to her."\n'
+    )
+    assert speaker(lines, "It is mine") == "Mrs. Crane"
+
+
+# 3. "sir" and "madam" tell the gender of the one spoken to.
+
+
+def addressee_genders(text: str) -> dict[str, str | None]:
+    """The first words of each quote -> the addressee's gender it shows."""
+    book = parse_text(text, "test.txt")
+    segments = segment_book(book)
+    narration = [(s.start, s.text) for s in segments if s.kind == NARRATION and s.spoken]
+    dialogue = [s.text for s in segments if s.is_dialogue]
+    index = find_characters(narration, book.source, dialogue)
+    context = speakers._Context(segments, index)
+    found = {}
+    for quote in speakers._quotes(context):
+        quote.addressees = speakers._vocatives(context, quote)
+        found[context.segments[quote.segments[0]].text] = speakers._addressee_gender(context, quote)
+    return found
+
+
+def test_sir_and_madam_say_whom_a_quote_speaks_to():
+    genders = addressee_genders(
+        "Ada and Osric waited in the hall of the bank. Ada held the papers.\n\n"
+        '"Yes, sir."\n\n'
+        '"Thank you, madam."\n\n'
+        '"Good morning, ma\'am, and welcome."\n\n'
+        '"I shall tell the master."\n\n'
+        '"Sign here, Ada."\n\n'
+        '"Sign here, sir, Ada."\n'
+    )
+    assert genders["Yes, sir."] == MALE
+    assert genders["Thank you, madam."] == FEMALE
+    assert genders["Good morning, ma'am, and welcome."] == FEMALE
+    assert genders["I shall tell the master."] is None
+    assert genders["Sign here, Ada."] == FEMALE  # a named addressee's own gender
+    assert genders["Sign here, sir, Ada."] is None  # the two disagree: no answer
+
+
+def test_whoever_answers_sir_is_a_man():
+    turns = [Turn(paragraph=0, fixed="Ann", addressee_gender=MALE), Turn(paragraph=1)]
+    genders = {"Ann": FEMALE, "Bea": FEMALE, "Tom": MALE}
+    # Bea is named a little more, which alone would make her the one who answers.
+    decisions = decide(turns, ["Bea", "Tom"], genders, {"Bea": 3.0, "Tom": 1.0})
+    assert decisions[1].speaker == "Tom"
+
+
+def test_the_one_called_madam_spoke_before():
+    turns = [Turn(paragraph=0), Turn(paragraph=1, fixed="Tom", addressee_gender=FEMALE)]
+    genders = {"Tom": MALE, "Sam": MALE, "Ann": FEMALE}
+    decisions = decide(turns, ["Sam", "Ann"], genders, {"Sam": 3.0, "Ann": 1.0})
+    assert decisions[0].speaker == "Ann"
+
+
+# 4. A quote that names someone is rarely theirs.
+
+
+def test_a_speaker_does_not_name_themselves():
+    turns = [Turn(paragraph=0, fixed="Ann"), Turn(paragraph=1, mentioned=["Bea"])]
+    genders = {"Ann": FEMALE, "Bea": FEMALE, "Cal": MALE}
+    # Bea is named a little more, which alone would make her the speaker.
+    decisions = decide(turns, ["Bea", "Cal"], genders, {"Bea": 3.0, "Cal": 1.0})
+    assert decisions[1].speaker == "Cal"
+
+
+# 5. The first-person narrator's own name is the narrator.
+
+MILL = (
+    "I grew up in the mill house at the bottom of the lane. I fed the hens and I swept the "
+    "yard, and I read whatever I could find. I had a brother once; he left for the city "
+    "when I was twelve, and I missed him. I wrote to him every week. I never knew if he "
+    "read what I wrote. I kept the letters he sent back, and I have them still. I think I "
+    "was lonely, though I did not know it then. I know it now, and I am not ashamed of it. "
+    "I say so plainly. I still walk down that lane most days, and I always stop at the "
+    "mill.\n\n"
+    "Ruth Marlow lived in the cottage across the stream. Ruth came over most mornings.\n\n"
+)
+
+
+def test_a_quote_calling_the_narrator_by_name_is_not_the_narrators():
+    lines = speakers_of(
+        MILL + '"Morning, Nell," Ruth said.\n\n"Morning," I said.\n\n'
+        '"Any eggs today, Nell?"\n\n"Six," I said.\n\n'
+        '"I mended your gate," I said.\n\n'
+        '"Did you?" said Ruth. She went to the window and looked out at the gate.\n\n'
+        '"Thanks, Nell."\n'
+    )
+    assert speaker(lines, "Six") == "Nell"  # the narrator is named by what Ruth calls her
+    # Turn-taking alone would give the narrator this line (A, B, A), but it speaks to her.
+    assert speaker(lines, "Thanks, Nell") == "Ruth Marlow"
+
+
+# 6. A one-off description is weighed against the scene; an epithet is a name.
+
+FERRY = (
+    "Lena and Osric kept the ferry at Dunmore. Lena sold the tickets and Osric steered the "
+    "boat across the grey water. Lena liked the work.\n\n"
+)
+
+
+def test_a_one_off_description_is_the_woman_taking_her_turn():
+    lines = speakers_of(
+        FERRY + '"The fog is coming in," said Lena.\n\n"Mind the step," said Osric.\n\n'
+        '"I always do," returned the tall woman, and she laughed at him.\n'
+    )
+    assert speaker(lines, "I always do") == "Lena"
+
+
+def test_a_one_off_description_is_the_woman_acting_in_the_paragraph():
+    lines = speakers_of(
+        FERRY + '"Mind the step," said Osric.\n\n'
+        'Lena jumped down onto the jetty. "I always do," returned the tall woman.\n'
+    )
+    assert speaker(lines, "I always do") == "Lena"
+
+
+def test_a_one_off_description_in_a_short_exchange_is_the_one_named_woman():
+    lines = speakers_of(
+        FERRY + '"Mind the step," said Osric.\n\n'
+        '"I always do," returned the tall woman, and she laughed at him.\n'
+    )
+    assert speaker(lines, "I always do") == "Lena"
+
+
+def test_a_description_the_narration_uses_often_is_the_speakers_name():
+    stranger = (
+        "The stranger came aboard at dusk. The stranger wore a grey coat. Nobody knew the "
+        "stranger. Lena watched the stranger. Osric frowned at the stranger. The stranger "
+        "sat alone. The stranger looked at the water. At last the stranger stood up.\n\n"
+    )
+    lines = speakers_of(
+        FERRY + stranger + '"We are nearly across," said Lena.\n\n'
+        'Osric threw the rope to the jetty. "Is this Dunmore?" asked the stranger.\n'
+    )
+    _, who, why = line(lines, "Is this Dunmore")
+    assert who == "the stranger"
+    assert why.startswith("explicit (description)")
