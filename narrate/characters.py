@@ -380,6 +380,17 @@ _SUBJECT_START = re.compile(
 )
 
 
+def is_subject(text: str, start: int, end: int) -> bool:
+    """The name at ``text[start:end]`` opens its clause and something follows that a person
+    does: "Elizabeth turned", "and Jane had" (not "for Lady Catherine")."""
+    if not _SUBJECT_START.search(text[max(0, start - 8) : start]):
+        return False
+    return bool(_PERSON_VERB.match(text, end) or _SUBJECT_VERB.match(text, end))
+
+
+_SUBJECT_VERB = re.compile(r"[,]?\s+(?:[a-z]+ly\s+)?(?:was|were|had|could|would|did|is|has)\b")
+
+
 def _pronoun_after(text: str, start: int, end: int) -> tuple[str, float] | None:
     """The gender a name's own pronouns show, and how sure that is, when the name is a
     sentence's subject: "Spike rolled his eyes" (sure), "Tom frowned, and he ..." (fair),

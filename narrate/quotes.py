@@ -358,6 +358,12 @@ def _paragraph_segments(
     return segments, quote_id, open_quote
 
 
+# A sentence end with more narration after it (the period of "Mr." is no sentence end).
+_SENTENCE_THEN_MORE = re.compile(
+    r"(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)(?<!\bSt)(?<!\b[A-Z])[.!?]\s+\S"
+)
+
+
 def _is_interruption(source: str, first: Quotation, second: Quotation) -> bool:
     """``"Okay, girls," Buffy interrupted. "I think..."``: the narration between two quotes
     of one paragraph is a short speech tag, and the first quote did not end a sentence
@@ -368,7 +374,10 @@ def _is_interruption(source: str, first: Quotation, second: Quotation) -> bool:
     if not between:
         return False
     # A tag is short; a long stretch of narration between two quotes usually starts a
-    # new utterance, often by someone else.
+    # new utterance, often by someone else. So does a new sentence of narration: in
+    # '"Fact!" said the gentleman. And "Fact!" repeated Gradgrind.' the "And" opens it.
+    if _SENTENCE_THEN_MORE.search(between):
+        return False
     return len(between.split()) <= 12
 
 

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from narrate.casting import speaker_gender
-from narrate.characters import GROUP_NOUNS, HONORIFICS, CharacterIndex
+from narrate.characters import GROUP_NOUNS, HONORIFICS, CharacterIndex, is_subject
 from narrate.letters import LOWER, UPPER
 from narrate.model import DIALOGUE, FEMALE, MALE, NARRATION, NARRATOR, Segment
 from narrate.turns import DEFAULT_WEIGHTS, Turn, decide, hint_kind
@@ -144,14 +144,26 @@ _TAG_BEFORE = re.compile(
 _ABBREVIATED = ("Mr", "Mrs", "Ms", "Dr", "St", "Mme", "Mlle", "Messrs", "Rev", "Col", "Capt")
 _NOT_ABBREVIATION = "".join(rf"(?<!\b{a}\.)" for a in _ABBREVIATED)
 _CLAUSE_CHAR = rf"(?:(?:{'|'.join(_ABBREVIATED)})\.\s|[^.!?;\"\u201c\u201d])"
+# Where a clause's subject may start: a sentence, "and"/"but", or an opening adverb.
+_CLAUSE_START = re.compile(
+    rf"(?:^|[.!?]{_NOT_ABBREVIATION}['\"\u201d\u2019]?\s+|[,;]?\s+(?=(?:and|but)\s)"
+    r"|\b(?:[Aa]t\s+(?:last|length)|[Pp]resently|[Ss]uddenly|[Ff]inally|[Tt]hen|[Nn]ow|"
+    r"[Hh]ere|[Aa]gain)\s*,?\s+)"
+)
+# From there: a subject, anything in its sentence, and a speech verb ending it with a comma
+# or a colon: "Mrs. Bennet, who quarrelled with no compliments, answered most readily,".
 _TAG_BEFORE_CLAUSE = re.compile(
-    rf"(?:^|[.!?]{_NOT_ABBREVIATION}['\"\u201d\u2019]?\s+|[,;]?\s+(?=(?:and|but)\s))"
     rf"(?:(?:And|But|Then|So|Now|and|but|then)\s+)?"
     rf"(?P<subject>{_NAME}|{_DESCRIPTION}|(?:The|His|Her)\s+(?:[a-z-]+\s+){{0,2}}[a-z]+"
     rf"|He|She|he|she|I)"
-    rf"(?P<middle>,{_CLAUSE_CHAR}{{1,160}}?,\s*(?:and\s+)?"
-    rf"|\s+(?:(?!,){_CLAUSE_CHAR}){{1,100}}?\s+and\s+(?:then\s+)?)"
-    rf"(?:{_ADVERB})?(?P<verb>{_VERB})\b[^.!?;\"\u201c\u201d]{{0,50}}?[,:\u2014\u2013-]\s*$"
+    rf"(?P<middle>[,\s]{_CLAUSE_CHAR}{{0,220}}?\s)"
+    rf"(?:{_ADVERB})?(?P<verb>{_VERB})\b(?P<rest>[^.!?;\"\u201c\u201d]{{0,50}}?)"
+    rf"[,:\u2014\u2013-]\s*$"
+)
+# Someone else right before the verb: "…as her mother said," is not the subject's.
+_OTHER_SUBJECT = re.compile(
+    rf"(?:\b(?:he|she|they|we|I|who|which|that|whom)|{_PROPER}|\b(?:the|his|her|their|my)"
+    rf"\s+[a-z-]+)\s+(?:{_ADVERB}|{_AUX})?$"
 )
 _TAG_BEFORE_INVERTED = re.compile(
     rf"(?:^|[.!?]\s+)(?P<verb>{_VERB})\s+{_SUBJECT}\b[^.!?]{{0,40}}[,:]?\s*$"
@@ -246,10 +258,14 @@ class _Context:
         self.narration = [s for s in self.segments if s.kind == NARRATION and s.spoken]
         self.narration_starts = [s.start for s in self.narration]
         self.mentions: list[tuple[int, str]] = []  # (source offset, name) in narration
+        self.subjects: set[int] = set()  # offsets of mentions that are a clause's subject
         self.groups: list[tuple[int, str]] = []  # (source offset, "the girls")
         for segment in self.narration:
             for mention in index.mentions(segment.text, segment.start):
                 self.mentions.append((mention.start, mention.name))
+                local = mention.start - segment.start
+                if is_subject(segment.text, local, mention.end - segment.start):
+                    self.subjects.add(mention.start)
             for match in _GROUP_MENTION.finditer(segment.text):
                 if match.group("noun") in GROUP_NOUNS:
                     self.groups.append(
@@ -364,21 +380,28 @@ class _Context:
     ) -> str | None:
         """The last person named before ``before`` (within ``limit`` characters) whose
         gender fits, skipping ``exclude`` and anyone not ``among`` the given names (by
-        default: the people, not places); a known gender beats an unknown one."""
+        default: the people, not places); a known gender beats an unknown one. A subject
+        a little earlier beats a name in passing ("Elizabeth was struck by his deference
+        for Lady Catherine. 'He must be an oddity,' said she.")."""
         among = self.people if among is None else among
         fallback = None
+        nearest: tuple[int, str] | None = None
         for index in range(bisect.bisect_left(self.mention_starts, before) - 1, -1, -1):
             position, name = self.mentions[index]
             if before - position > limit:
+                break
+            if nearest and nearest[0] - position > SUBJECT_REACH:
                 break
             if name in exclude or name not in among:
                 continue
             known = self.index.gender(name)
             if gender is None or known == gender:
-                return name
-            if known is None and fallback is None:
+                if position in self.subjects:
+                    return name
+                nearest = nearest or (position, name)
+            elif known is None and fallback is None:
                 fallback = name
-        return fallback
+        return nearest[1] if nearest else fallback
 
 
 def _is_first_person(segments: Sequence[Segment]) -> bool:
@@ -801,6 +824,9 @@ def _description_name(subject: str) -> str:
     return " ".join(w.lower() for w in words)
 
 
+#: How far back (characters) a subject may be and still beat a nearer name in passing.
+SUBJECT_REACH = 150
+
 #: How often the narration must use a description for it to name someone outright.
 EPITHET_MENTIONS = 8
 
@@ -913,9 +939,15 @@ def _explicit_clause_before(context: _Context, quote: _Quote, before: Segment | 
             first.scene,
         ):
             return
-    tail = before.text[-320:]
-    match = _TAG_BEFORE_CLAUSE.search(tail)
-    if not match or re.search(r"\b(?:who|which|that|whom)\s*$", match.group("middle")):
+    tail = before.text[-400:]
+    match = None
+    # The subject nearest the verb: "Elizabeth said nothing, but Jane, turning, asked:".
+    for start in sorted((m.end() for m in _CLAUSE_START.finditer(tail)), reverse=True):
+        candidate = _TAG_BEFORE_CLAUSE.match(tail, start)
+        if candidate and not _OTHER_SUBJECT.search(tail[: candidate.start("verb")]):
+            match = candidate
+            break
+    if match is None:
         return
     subject = match.group("subject")
     if subject[:1].isupper() and subject.split()[0] in ("He", "She", "The", "His", "Her"):
