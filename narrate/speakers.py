@@ -106,6 +106,17 @@ def _verb_forms() -> set[str]:
 
 
 VERB_FORMS = _verb_forms()
+#: "…followed her, saying,": the -ing forms, for a tag that ends a sentence.
+_VERB_ING = r"(?:%s)" % "|".join(
+    sorted(
+        {
+            v[:-1] + "ing" if v.endswith("e") and not v.endswith("ee") else v + "ing"
+            for v in SPEECH_VERBS
+        },
+        key=len,
+        reverse=True,
+    )
+)
 _VERB = r"(?:%s)" % "|".join(sorted(VERB_FORMS, key=len, reverse=True))
 _ADVERB = r"(?:[a-z]+ly\s+|then\s+|again\s+|at\s+last\s+|at\s+once\s+|quickly\s+|softly\s+)"
 _AUX = r"(?:had\s+|has\s+|have\s+|was\s+|were\s+|would\s+|could\s+|did\s+|will\s+)"
@@ -143,10 +154,11 @@ _TAG_BEFORE = re.compile(
 # The period of "Mr." or "Dr." ends no sentence.
 _ABBREVIATED = ("Mr", "Mrs", "Ms", "Dr", "St", "Mme", "Mlle", "Messrs", "Rev", "Col", "Capt")
 _NOT_ABBREVIATION = "".join(rf"(?<!\b{a}\.)" for a in _ABBREVIATED)
-_CLAUSE_CHAR = rf"(?:(?:{'|'.join(_ABBREVIATED)})\.\s|[^.!?;\"\u201c\u201d])"
+_CLAUSE_CHAR = rf"(?:(?:{'|'.join(_ABBREVIATED)})\.\s|;\s+(?:and|but)\s|[^.!?;\"\u201c\u201d])"
 # Where a clause's subject may start: a sentence, "and"/"but", or an opening adverb.
 _CLAUSE_START = re.compile(
-    rf"(?:^|[.!?]{_NOT_ABBREVIATION}['\"\u201d\u2019]?\s+|[,;]?\s+(?=(?:and|but)\s)"
+    rf"(?:^|[.!?]{_NOT_ABBREVIATION}['\"\u201d\u2019]?\s+|[,;]\s+"
+    r"|\b(?:and|but|when|while|as|till|until|whereupon|which|so|then)\s+"
     r"|\b(?:[Aa]t\s+(?:last|length)|[Pp]resently|[Ss]uddenly|[Ff]inally|[Tt]hen|[Nn]ow|"
     r"[Hh]ere|[Aa]gain)\s*,?\s+)"
 )
@@ -156,8 +168,8 @@ _TAG_BEFORE_CLAUSE = re.compile(
     rf"(?:(?:And|But|Then|So|Now|and|but|then)\s+)?"
     rf"(?P<subject>{_NAME}|{_DESCRIPTION}|(?:The|His|Her)\s+(?:[a-z-]+\s+){{0,2}}[a-z]+"
     rf"|He|She|he|she|I)"
-    rf"(?P<middle>[,\s]{_CLAUSE_CHAR}{{0,220}}?\s)"
-    rf"(?:{_ADVERB})?(?P<verb>{_VERB})\b(?P<rest>[^.!?;\"\u201c\u201d]{{0,50}}?)"
+    rf"(?P<middle>(?:[,\s]{_CLAUSE_CHAR}{{0,220}}?)?\s)"
+    rf"(?:{_ADVERB})?(?P<verb>{_VERB}|{_VERB_ING})\b(?P<rest>[^.!?;\"\u201c\u201d]{{0,50}}?)"
     rf"[,:\u2014\u2013-]\s*$"
 )
 # Someone else right before the verb: "…as her mother said," is not the subject's.
@@ -907,7 +919,7 @@ def _explicit(context: _Context, quote: _Quote) -> None:
                 position = after.start + match.start("subject")
                 if _settle(context, quote, found, subject, head[: match.end()], position):
                     return
-    before = context.narration_before(quote.segments[0])
+    before = context.narration_before(quote.segments[0]) or _lead_in(context, quote)
     if before is not None:
         tail = before.text[-160:]
         for pattern in (_TAG_BEFORE, _TAG_BEFORE_INVERTED, _TAG_PASSIVE):
@@ -920,25 +932,27 @@ def _explicit(context: _Context, quote: _Quote) -> None:
                 subject = match.group("subject")
                 if _settle(context, quote, found, subject, tail[match.start() :], offset):
                     return
-    _explicit_clause_before(context, quote, before)
+        _explicit_clause_before(context, quote, before)
 
 
-def _explicit_clause_before(context: _Context, quote: _Quote, before: Segment | None) -> None:
+def _lead_in(context: _Context, quote: _Quote) -> Segment | None:
+    """The narration that closes the paragraph before a quote opening its own, when it
+    leads into it with a comma or a colon ("Mr. Bennet coolly observed,")."""
+    first = context.segments[quote.segments[0]]
+    own = context.by_paragraph.get(first.paragraph, [])
+    previous = context.by_paragraph.get(first.paragraph - 1, [])
+    if not own or own[0] != quote.segments[0] or not previous:
+        return None
+    before = context.segments[previous[-1]]
+    if before.kind != NARRATION or (before.chapter, before.scene) != (first.chapter, first.scene):
+        return None
+    return before if re.search(r"[,:\u2014\u2013-]\s*$", before.text) else None
+
+
+def _explicit_clause_before(context: _Context, quote: _Quote, before: Segment) -> None:
     """A sentence ending in a speech verb right before the quote, in its paragraph or
     closing the paragraph before ("Mr. Collins, much offended, laid aside his book, and
     said,"): its subject speaks."""
-    if before is None:
-        first = context.segments[quote.segments[0]]
-        own = context.by_paragraph.get(first.paragraph, [])
-        previous = context.by_paragraph.get(first.paragraph - 1, [])
-        if not own or own[0] != quote.segments[0] or not previous:
-            return
-        before = context.segments[previous[-1]]
-        if before.kind != NARRATION or (before.chapter, before.scene) != (
-            first.chapter,
-            first.scene,
-        ):
-            return
     tail = before.text[-400:]
     match = None
     # The subject nearest the verb: "Elizabeth said nothing, but Jane, turning, asked:".
