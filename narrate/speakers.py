@@ -169,8 +169,14 @@ _TAG_BEFORE_CLAUSE = re.compile(
     rf"(?P<subject>{_NAME}|{_DESCRIPTION}|(?:The|His|Her)\s+(?:[a-z-]+\s+){{0,2}}[a-z]+"
     rf"|He|She|he|she|I)"
     rf"(?P<middle>(?:[,\s]{_CLAUSE_CHAR}{{0,220}}?)?\s)"
-    rf"(?:{_ADVERB})?(?P<verb>{_VERB}|{_VERB_ING})\b(?P<rest>[^.!?;\"\u201c\u201d]{{0,50}}?)"
-    rf"[,:\u2014\u2013-]\s*$"
+    rf"(?:{_ADVERB})?(?P<verb>{_VERB}|{_VERB_ING})\b"
+    rf"(?P<rest>[^.!?;\"\u201c\u201d]{{0,50}}?[,:\u2014\u2013-])?\s*$"
+)
+# "She was met by Lydia, who, flying to her, cried in a half whisper," — whoever "who" is.
+_TAG_WHO = re.compile(
+    rf"(?P<subject>{_NAME}|{_DESCRIPTION}),\s+who\b(?P<middle>{_CLAUSE_CHAR}{{0,160}}?)\s"
+    rf"(?:{_ADVERB})?(?P<verb>{_VERB}|{_VERB_ING})\b"
+    rf"(?P<rest>[^.!?;\"\u201c\u201d]{{0,50}}?[,:\u2014\u2013-])?\s*$"
 )
 # Someone else right before the verb: "…as her mother said," is not the subject's.
 _OTHER_SUBJECT = re.compile(
@@ -954,11 +960,20 @@ def _explicit_clause_before(context: _Context, quote: _Quote, before: Segment) -
     closing the paragraph before ("Mr. Collins, much offended, laid aside his book, and
     said,"): its subject speaks."""
     tail = before.text[-400:]
+    match = _TAG_WHO.search(tail)
+    if match and not _OTHER_SUBJECT.search(tail[match.end("subject") + 5 : match.start("verb")]):
+        subject = match.group("subject")
+        offset = before.end - len(tail) + match.start("subject")
+        found = _speaker_from_subject(context, quote, subject, offset, tag=True)
+        if _settle(context, quote, found, subject, tail[match.start() :], offset):
+            return
     match = None
     # The subject nearest the verb: "Elizabeth said nothing, but Jane, turning, asked:".
     for start in sorted((m.end() for m in _CLAUSE_START.finditer(tail)), reverse=True):
         candidate = _TAG_BEFORE_CLAUSE.match(tail, start)
-        if candidate and not _OTHER_SUBJECT.search(tail[: candidate.start("verb")]):
+        if candidate and not _OTHER_SUBJECT.search(
+            tail[candidate.end("subject") : candidate.start("verb")]
+        ):
             match = candidate
             break
     if match is None:
