@@ -663,7 +663,8 @@ def _speaker_from_subject(
     if lowered in ("he", "she"):
         gender = MALE if lowered == "he" else FEMALE
         exclude = set(quote.addressees)
-        name = context.recent(position, gender, exclude)
+        # Only a name close by: "said he" deep in a dialogue is whoever's turn it is.
+        name = context.recent(position, gender, exclude, limit=PRONOUN_REACH)
         return (name, "pronoun") if name else None
     if lowered == "it":
         # "It uttered three words": a being with no he or she, in narration that says it
@@ -841,6 +842,9 @@ def _description_name(subject: str) -> str:
         words[0] = "the"
     return " ".join(w.lower() for w in words)
 
+
+#: How far back (characters) "he" or "she" looks for the name it stands for.
+PRONOUN_REACH = 1500
 
 #: How far back (characters) a subject may be and still beat a nearer name in passing.
 SUBJECT_REACH = 150
@@ -1116,10 +1120,27 @@ def _words_between(context: _Context, previous: _Quote, quote: _Quote) -> int:
     return len(context.narration_text(start, end).split())
 
 
+def _outsiders(context: _Context, conversation: list[_Quote]) -> None:
+    """ "said he" resolved to a man named nearby who takes no part in the exchange, when
+    a man does take part: the pronoun is more likely his, so the hint weighs less."""
+    taking_part = {q.speaker for q in conversation if q.speaker}
+    taking_part.update(name for q in conversation for name in q.addressees)
+    genders = {context.index.gender(name) for name in taking_part}
+    for quote in conversation:
+        for name, (kind, why) in list(quote.hints.items()):
+            if (
+                kind == "hint:tag:pronoun"
+                and name not in taking_part
+                and context.index.gender(name) in genders
+            ):
+                quote.hints[name] = ("hint:tag:pronoun_outsider", why)
+
+
 def _take_turns(context: _Context, conversation: list[_Quote]) -> None:
     """Decide the unsettled quotes of one exchange with the turn-taking model."""
     if all(q.speaker for q in conversation):
         return
+    _outsiders(context, conversation)
     start = context.segments[conversation[0].segments[0]].start
     end = context.segments[conversation[-1].segments[-1]].end
     salience: Counter = Counter()

@@ -47,6 +47,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "narrator": 0.0,  # the first-person narrator
     "gender_unknown": 0.0,  # "she said" and someone whose gender is not known
     "hint:tag:pronoun": 4.5,  # "he said", resolved to the last man named
+    "hint:tag:pronoun_outsider": 1.5,  # ...who takes no part in the exchange
     "hint:tag:relation": 3.0,  # "said his wife"
     "hint:tag:description": 3.0,  # "returned the young girl"
     "hint:tag:epithet": 12.0,  # "said the stranger", a description used like a name
