@@ -134,6 +134,9 @@ _DESCRIPTION = (
 )
 _SUBJECT = rf"(?P<subject>{_NAME}|{_DESCRIPTION}|{_PRONOUN})"
 
+# The period of "Mr." or "Dr." ends no sentence.
+_ABBREVIATED = ("Mr", "Mrs", "Ms", "Dr", "St", "Mme", "Mlle", "Messrs", "Rev", "Col", "Capt")
+_NOT_ABBREVIATION = "".join(rf"(?<!\b{a}\.)" for a in _ABBREVIATED)
 # "said Spike", "said he", "said the stranger" — at the start of the narration after a quote.
 _TAG_INVERTED = re.compile(
     rf"^[,;:\s\u2014\u2013-]*(?:{_ADVERB})?(?P<verb>{_VERB})\s+(?:{_ADVERB})?{_SUBJECT}\b"
@@ -145,15 +148,13 @@ _TAG_NORMAL = re.compile(
 )
 # "Mara said, " / "Then Tom said quietly:" — a tag at the end of the narration before a quote.
 _TAG_BEFORE = re.compile(
-    rf"(?:^|[.!?]\s+|,\s+|\band\s+|\bthen\s+){_SUBJECT}\s+(?:{_ADVERB}|{_AUX})?"
-    rf"(?P<verb>{_VERB})\b[^.!?\"\u201c\u201d]{{0,60}}[,:\u2014\u2013-]?\s*$"
+    rf"(?:^|[.!?]{_NOT_ABBREVIATION}\s+|,\s+|\band\s+|\bthen\s+){_SUBJECT}\s+"
+    rf"(?:{_ADVERB}|{_AUX})?"
+    rf"(?P<verb>{_VERB})\b(?:(?!\b{_VERB}\b)[^.!?;\"\u201c\u201d]){{0,60}}[,:\u2014\u2013-]?\s*$"
 )
 # "Mrs. Bennet, who quarrelled with no compliments, answered most readily," / "Mr. Collins,
 # much offended, laid aside his book, and said," — the sentence before a quote ends with a
 # speech verb whose subject opened it.
-# The period of "Mr." or "Dr." ends no sentence.
-_ABBREVIATED = ("Mr", "Mrs", "Ms", "Dr", "St", "Mme", "Mlle", "Messrs", "Rev", "Col", "Capt")
-_NOT_ABBREVIATION = "".join(rf"(?<!\b{a}\.)" for a in _ABBREVIATED)
 _CLAUSE_CHAR = rf"(?:(?:{'|'.join(_ABBREVIATED)})\.\s|;\s+(?:and|but)\s|[^.!?;\"\u201c\u201d])"
 # Where a clause's subject may start: a sentence, "and"/"but", or an opening adverb.
 _CLAUSE_START = re.compile(
@@ -184,7 +185,7 @@ _OTHER_SUBJECT = re.compile(
     rf"\s+[a-z-]+)\s+(?:{_ADVERB}|{_AUX})?$"
 )
 _TAG_BEFORE_INVERTED = re.compile(
-    rf"(?:^|[.!?]\s+)(?P<verb>{_VERB})\s+{_SUBJECT}\b[^.!?]{{0,40}}[,:]?\s*$"
+    rf"(?:^|[.!?]{_NOT_ABBREVIATION}\s+)(?P<verb>{_VERB})\s+{_SUBJECT}\b[^.!?]{{0,40}}[,:]?\s*$"
 )
 _VOCAL = (
     r"(?:say|said|speak|spoke|talk|answer|reply|call|shout|yell|whisper|mutter|mumble|"
@@ -894,7 +895,14 @@ def _settle(
 
 # "said she to Charlotte", "turning to Jane": the one spoken to.
 _SPOKEN_TO = re.compile(
-    rf"^[^.!?\"\u201c\u201d]{{0,60}}?\b(?:to|turning\s+to|addressing)\s+(?P<name>{_NAME})"
+    rf"^[^.!?\"\u201c\u201d]{{0,60}}?\b(?:to|turning\s+to|addressing|asked|told|answered|"
+    rf"thanked|warned|reminded|assured|begged|urged|informed|questioned)\s+"
+    rf"(?P<name>{_NAME}|me)\b"
+)
+# "Cohn turned to me." / "She looked at Jake." just before a quote: whom it is said to.
+_TURNED_TO = re.compile(
+    rf"\b(?:turned|turning|looked|looking|glanced|glancing)\s+(?:round\s+)?(?:to|at|towards)\s+"
+    rf"(?P<name>{_NAME}|me)\W*$"
 )
 # "thus accosted by Miss Bingley," / "was interrupted by Mr. Collins:" before a quote.
 _TAG_PASSIVE = re.compile(
@@ -912,9 +920,7 @@ def _explicit(context: _Context, quote: _Quote) -> None:
         head = after.text[:120]
         spoken_to = _SPOKEN_TO.match(head)
         if spoken_to:
-            name = _resolve_tail(context, spoken_to.group("name"))
-            if name and name not in quote.addressees:
-                quote.addressees.append(name)
+            _address(context, quote, spoken_to.group("name"))
         for pattern in (_TAG_INVERTED, _TAG_NORMAL):
             match = pattern.match(head)
             if match:
@@ -931,6 +937,9 @@ def _explicit(context: _Context, quote: _Quote) -> None:
                     return
     before = context.narration_before(quote.segments[0]) or _lead_in(context, quote)
     if before is not None:
+        turned = _TURNED_TO.search(before.text[-80:])
+        if turned:
+            _address(context, quote, turned.group("name"))
         tail = before.text[-160:]
         for pattern in (_TAG_BEFORE, _TAG_BEFORE_INVERTED, _TAG_PASSIVE):
             match = pattern.search(tail)
@@ -943,6 +952,16 @@ def _explicit(context: _Context, quote: _Quote) -> None:
                 if _settle(context, quote, found, subject, tail[match.start() :], offset):
                     return
         _explicit_clause_before(context, quote, before)
+
+
+def _address(context: _Context, quote: _Quote, surface: str) -> None:
+    """Note whom the narration says a quote is spoken to ("me": a first-person narrator)."""
+    if surface == "me":
+        name = NARRATOR if context.first_person else None
+    else:
+        name = _resolve_tail(context, surface)
+    if name and name not in quote.addressees:
+        quote.addressees.append(name)
 
 
 def _lead_in(context: _Context, quote: _Quote) -> Segment | None:

@@ -288,3 +288,108 @@ def test_a_description_the_narration_uses_often_is_the_speakers_name():
     _, who, why = line(lines, "Is this Dunmore")
     assert who == "the stranger"
     assert why.startswith("explicit (description)")
+
+
+# Tags that lead into a quote from before it.
+
+
+def test_a_tag_closing_the_paragraph_before_names_the_speaker():
+    lines = speakers_of(
+        PARLOUR + '"Your paper is a week old, Miss Dunn," said Mrs. Crane.\n\n'
+        "After a long silence, Mr. Pell coolly observed,\n\n"
+        '"The weather will turn before Sunday."\n'
+    )
+    _, who, why = line(lines, "The weather will turn")
+    assert (who, why.split(":")[0]) == ("Mr. Pell", "explicit (name)")
+
+
+def test_a_tag_after_when_names_the_speaker():
+    lines = speakers_of(
+        PARLOUR + '"Your paper is a week old, Miss Dunn," said Mrs. Crane.\n\n'
+        "Miss Dunn was folding her napkin, when Mr. Pell called out,\n\n"
+        '"Who has taken my spectacles?"\n'
+    )
+    assert speaker(lines, "Who has taken my spectacles") == "Mr. Pell"
+
+
+def test_the_subject_nearest_the_speech_verb_speaks():
+    lines = speakers_of(
+        PARLOUR + '"Your paper is a week old, Miss Dunn," said Mrs. Crane.\n\n'
+        "Mr. Pell said nothing to this; but Miss Dunn, folding her napkin, asked:\n\n"
+        '"Is there more tea?"\n'
+    )
+    assert speaker(lines, "Is there more tea") == "Miss Dunn"
+
+
+def test_someone_else_before_the_verb_is_not_the_subject():
+    """'Mr. Pell sat quietly as Mrs. Crane answered,': the verb is Mrs. Crane's."""
+    lines = speakers_of(
+        PARLOUR + '"Your paper is a week old," said Miss Dunn.\n\n'
+        "Mr. Pell sat quietly as Mrs. Crane answered,\n\n"
+        '"It was the only one in the shop."\n'
+    )
+    assert speaker(lines, "It was the only one") == "Mrs. Crane"
+
+
+def test_who_after_a_name_makes_that_name_the_speaker():
+    lines = speakers_of(
+        PARLOUR + '"Your paper is a week old, Miss Dunn," said Mrs. Crane.\n\n'
+        "She was answered by Miss Dunn, who, looking up from her cup, cried out,\n\n"
+        '"But the news in it is new to me!"\n'
+    )
+    assert speaker(lines, "But the news in it") == "Miss Dunn"
+
+
+def test_a_tag_may_run_straight_into_the_quote():
+    lines = speakers_of(
+        PARLOUR + '"Your paper is a week old, Miss Dunn," said Mrs. Crane.\n\n'
+        'Mr. Pell put down the paper, saying "Then I shall read it again."\n'
+    )
+    assert speaker(lines, "Then I shall read it again") == "Mr. Pell"
+
+
+def test_a_new_sentence_of_narration_between_two_quotes_starts_a_new_quote():
+    lines = speakers_of(
+        PARLOUR + '"Toast!" said Mrs. Crane. And "Toast!" repeated Mr. Pell, '
+        "holding out his plate.\n"
+    )
+    toasts = [who for text, who, _ in lines if text.startswith("Toast")]
+    assert toasts == ["Mrs. Crane", "Mr. Pell"]
+
+
+def test_an_interrupted_quote_with_an_honorific_in_its_tag_stays_one_quote():
+    lines = speakers_of(
+        PARLOUR + '"Toast," said Mr. Pell, "is all I ask."\n\n'
+        '"You shall have it," said Mrs. Crane.\n'
+    )
+    assert speaker(lines, "is all I ask") == "Mr. Pell"
+
+
+# Pronoun tags inside an exchange.
+
+
+def test_he_said_in_an_exchange_is_the_man_taking_part_not_one_named_in_passing():
+    lines = speakers_of(
+        "Ann Reed and Tom Hale walked along the quay. Ann spoke first.\n\n"
+        '"Will the boat come today?" asked Ann.\n\n'
+        '"It will," said Tom.\n\n'
+        '"Are you sure?" said Ann.\n\n'
+        "She pointed to the house of Mr. Webb, the harbour master, whose flag was down.\n\n"
+        '"Quite sure," said he.\n'
+    )
+    assert speaker(lines, "Quite sure") == "Tom Hale"
+
+
+def test_turned_to_me_says_the_narrator_is_spoken_to():
+    _, lines = attributed(
+        "I walked with Ann to the quay. I was tired and I said little. I had slept badly "
+        "and I wanted my breakfast. I thought of the inn and I thought of coffee. I knew "
+        "Ann would talk. I let her. I looked at the boats. I counted them. I lost count. "
+        "I began again. I did not mind. I had time. I had nothing else to do today. I "
+        "was glad of the air. I said so.\n\n"
+        '"Morning, Nell," Ann said.\n\n'
+        '"Morning," I said.\n\n'
+        "Ann turned to me.\n\n"
+        '"Will you come to the fair?"\n'
+    )
+    assert speaker(lines, "Will you come to the fair") == "Ann"
