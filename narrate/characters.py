@@ -587,15 +587,18 @@ def _belongs(short: _Entry, long: _Entry) -> bool:
     if short.honorific and long.honorific and short.honorific != long.honorific:
         return False
     if short.honorific and not long.honorific and len(short.tokens) != len(long.tokens):
-        # "Mrs. Bennet" is not "Elizabeth Bennet"; "Mr. Darcy" is "Darcy".
-        return False
+        # "Mrs. Bennet" is not "Elizabeth Bennet"; "Mr. Darcy" is "Darcy"; but "Miss
+        # Louisa" is "Louisa Gradgrind", and "Master Tom" is "Tom Gradgrind".
+        return short.honorific in ("miss", "master") and short.tokens[0] == long.tokens[0]
     if len(short.tokens) == len(long.tokens):
         if (
             not short.honorific
             and len(short.tokens) == 1
             and HONORIFICS.get(long.honorific or "") == FEMALE
+            and short.tokens[0] not in _given_names()
         ):
-            # A bare surname is the man, not "Mrs." or "Miss" ("Braddocks said").
+            # A bare surname is the man, not "Mrs." or "Miss" ("Braddocks said"); a given
+            # name is the woman ("Louisa" is "Miss Louisa").
             return False
         return bool(short.honorific) != bool(long.honorific)
     return short.tokens[-1] == long.tokens[-1] or short.tokens[0] == long.tokens[0]

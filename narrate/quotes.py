@@ -378,6 +378,11 @@ def _is_interruption(source: str, first: Quotation, second: Quotation) -> bool:
     # '"Fact!" said the gentleman. And "Fact!" repeated Gradgrind.' the "And" opens it.
     if _SENTENCE_THEN_MORE.search(between):
         return False
+    # A finished sentence, then narration that leads into the next quote: '"I should not
+    # be the worse." To which Louisa answered, "I don't know that."'
+    said = source[first.open_mark + 1 : first.close_mark].rstrip(_SPACE)
+    if said[-1:] in ".!?" and between[:1].isupper() and between[-1:] in ",:":
+        return False
     return len(between.split()) <= 12
 
 

@@ -1139,6 +1139,18 @@ def _words_between(context: _Context, previous: _Quote, quote: _Quote) -> int:
     return len(context.narration_text(start, end).split())
 
 
+def _introduced(context: _Context, quote: _Quote) -> bool:
+    """Narration in the quote's paragraph leads into it as a reply ("To which Mrs. Crane
+    answered,"): someone answers the quote before, even in one paragraph."""
+    before = context.narration_before(quote.segments[0])
+    return before is not None and bool(_REPLY_LEAD.search(before.text))
+
+
+_REPLY_LEAD = re.compile(
+    r"\b(?:answer|repl|return|rejoin|retort|respond)[a-z]*\b[^.!?\"\u201c\u201d]{0,60}[,:]\s*$"
+)
+
+
 def _outsiders(context: _Context, conversation: list[_Quote]) -> None:
     """ "said he" resolved to a man named nearby who takes no part in the exchange, when
     a man does take part: the pronoun is more likely his, so the hint weighs less."""
@@ -1213,6 +1225,7 @@ def _take_turns(context: _Context, conversation: list[_Quote]) -> None:
                 addressee_gender=quote.addressee_gender,
                 narration_before=_words_between(context, previous, quote) if previous else 0,
                 start=first.start,
+                introduced=_introduced(context, quote),
                 named_before=named_before,
                 named_after=named_after,
             )

@@ -90,6 +90,9 @@ class Turn:
     addressee_gender: str | None = None
     #: Words of narration between the previous quote and this one.
     narration_before: int = 0
+    #: The narration right before the quote leads into it ("To which Mrs. Crane
+    #: answered,"): a new voice may start even inside a paragraph.
+    introduced: bool = False
     #: Where the quote starts in the source (for training and debugging).
     start: int = 0
     #: People named in the narration just before the quote, and right after it in its
@@ -219,7 +222,7 @@ def _transition_scorer(
 ):
     """``transition_features`` and ``_addressed`` dotted with the weights, made fast: the
     search calls this for every pair of speakers at every turn."""
-    same_paragraph = position > 0 and turns[position - 1].paragraph == turn.paragraph
+    same_paragraph = position > 0 and _one_paragraph(turns[position - 1], turn)
     if same_paragraph:
         same = weights.get("same_paragraph", 0.0)
     elif turn.narration_before:
@@ -251,6 +254,11 @@ def _transition_scorer(
         return total
 
     return score
+
+
+def _one_paragraph(previous: Turn, turn: Turn) -> bool:
+    """Two quotes of one paragraph, with no narration leading into the second."""
+    return previous.paragraph == turn.paragraph and not turn.introduced
 
 
 def _dot(weights: Mapping[str, float], features: Mapping[str, float]) -> float:
@@ -304,7 +312,7 @@ def transition_features(
     """What speaks for or against ``current`` following ``previous`` and ``before``."""
     if previous is None:
         return {}
-    same_paragraph = turns[position - 1].paragraph == turn.paragraph
+    same_paragraph = _one_paragraph(turns[position - 1], turn)
     if current == previous:
         if same_paragraph:
             return {"same_paragraph": 1.0}

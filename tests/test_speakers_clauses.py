@@ -393,3 +393,21 @@ def test_turned_to_me_says_the_narrator_is_spoken_to():
         '"Will you come to the fair?"\n'
     )
     assert speaker(lines, "Will you come to the fair") == "Ann"
+
+
+def test_narration_leading_into_a_second_quote_makes_it_a_new_quote():
+    lines = speakers_of(
+        PARLOUR + 'Miss Dunn looked up. "I have finished the hem." To which Mrs. Crane '
+        'answered, "Then start on the cuffs."\n'
+    )
+    assert speaker(lines, "I have finished the hem") == "Miss Dunn"
+    assert speaker(lines, "Then start on the cuffs") == "Mrs. Crane"
+
+
+def test_miss_with_a_given_name_is_the_woman_of_that_name():
+    index, _ = attributed(
+        "Louisa Grey sat by the window. Louisa was reading. The maid came in and Miss "
+        "Louisa looked up. Louisa smiled at her.\n\n"
+        '"Will you take tea, Miss Louisa?" asked the maid.\n'
+    )
+    assert index.resolve("Miss Louisa") == index.resolve("Louisa") is not None
