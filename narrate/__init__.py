@@ -5,6 +5,7 @@ From Python::
     import narrate
     script = narrate.script("story.txt")             # who says what, in which voice
     result = narrate.render("story.txt", out="out")  # OUT/<Author>/<Title>/NN - ….mp3
+    narrate.cast("story.txt")                        # write ./voices.yaml to edit
 """
 
 from __future__ import annotations
@@ -29,3 +30,10 @@ def render(path, **options):
 
 
 __all__ = ["ConfigError", "NarrateError", "__version__", "render", "script"]
+
+
+def cast(path, **options):
+    """Give a story's speakers voices in the voices file; see :func:`narrate.pipeline.cast`."""
+    from narrate.pipeline import cast as _cast
+
+    return _cast(path, **options)

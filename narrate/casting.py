@@ -4,9 +4,12 @@ Pure. The policy:
 
 - characters named in the voices file get exactly their profile (matched by name or alias);
 - everyone else gets a profile from the pool of their gender (unknown: the neutral pool),
-  the biggest parts first, so the biggest parts get distinct voices;
-- a profile is shared only when a pool runs out, and then with the speaker it overlaps
-  least (fewest chapters in common), so speakers of one chapter sound different;
+  the biggest parts first, so the biggest parts get the first, most distinct voices;
+- speakers with a line or two share the last few voices of their pool ("minor" voices),
+  keeping the rest for bigger parts;
+- a profile is shared only when that runs out, and then with the speaker it overlaps
+  least (fewest scenes in common); a speaker who must share with someone of the same
+  scene gets the voice at a clearly different pitch and rate;
 - no pooled voice sounds like the narrator (same engine voice);
 - a first-person narrator's own quotes keep the narrator's voice;
 - the same input always gives the same casting.
@@ -17,6 +20,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
 from narrate.characters import GROUP_NOUNS
 from narrate.model import (
@@ -24,6 +28,8 @@ from narrate.model import (
     MALE,
     NARRATOR,
     NEUTRAL,
+    PITCH_RANGE,
+    RATE_RANGE,
     Cast,
     Character,
     Segment,
@@ -95,10 +101,10 @@ def cast_voices(
 
     ``narrator`` names a first-person narrator: their lines keep the narrator's voice.
     """
-    chapters: dict[str, set[int]] = {}
+    scenes: dict[str, set[tuple[int, int]]] = {}
     for segment in segments:
         if segment.is_dialogue:
-            chapters.setdefault(segment.speaker, set()).add(segment.chapter)
+            scenes.setdefault(segment.speaker, set()).add((segment.chapter, segment.scene))
     reserved = {entry.profile.id for entry in config.characters.values()}
     assigned: dict[str, VoiceProfile] = {}
     users: dict[str, list[str]] = {}
@@ -116,10 +122,36 @@ def cast_voices(
         if not pool:
             assigned[speaker] = config.narrator
             continue
-        profile = _least_shared(pool, users, chapters, speaker)
-        assigned[speaker] = profile
+        if lines[speaker] <= MINOR_LINES and len(pool) > MINOR_VOICES:
+            pool = pool[-MINOR_VOICES:]
+        profile = _least_shared(pool, users, scenes, speaker)
         users.setdefault(profile.id, []).append(speaker)
+        if any(
+            scenes.get(speaker, set()) & scenes.get(other, set())
+            for other in users[profile.id][:-1]
+        ):
+            profile = _set_apart(profile, len(users[profile.id]) - 1)
+        assigned[speaker] = profile
     return Cast(narrator=config.narrator, speakers=assigned)
+
+
+#: Speakers with this many lines or fewer share the pool's last MINOR_VOICES voices.
+MINOR_LINES = 2
+MINOR_VOICES = 3
+#: How far a shared voice is moved for each other speaker of the same scene using it.
+PITCH_STEP = 14
+RATE_STEP = 20
+
+
+def _set_apart(profile: VoiceProfile, nth: int) -> VoiceProfile:
+    """The same engine voice, higher or lower and faster or slower by a clear step: the
+    ``nth`` speaker sharing it in one scene (1: a step up, 2: a step down, 3: two up…)."""
+    steps = (nth + 1) // 2 * (1 if nth % 2 else -1)
+    pitch = min(PITCH_RANGE[1], max(PITCH_RANGE[0], profile.pitch + steps * PITCH_STEP))
+    if pitch == profile.pitch:
+        pitch = profile.pitch - steps * PITCH_STEP
+    rate = min(RATE_RANGE[1], max(RATE_RANGE[0], profile.rate + steps * RATE_STEP))
+    return replace(profile, pitch=pitch, rate=rate)
 
 
 def _pool(config: VoicesConfig, gender: str | None, reserved: set[str]) -> list[VoiceProfile]:
@@ -142,17 +174,17 @@ def _pool(config: VoicesConfig, gender: str | None, reserved: set[str]) -> list[
 def _least_shared(
     pool: list[VoiceProfile],
     users: dict[str, list[str]],
-    chapters: dict[str, set[int]],
+    scenes: dict[str, set[tuple[int, int]]],
     speaker: str,
 ) -> VoiceProfile:
     """The first free profile; when none is free, the one whose speakers share the fewest
-    chapters with this speaker."""
-    mine = chapters.get(speaker, set())
+    scenes with this speaker."""
+    mine = scenes.get(speaker, set())
 
     def cost(item: tuple[int, VoiceProfile]) -> tuple[int, int, int]:
         position, profile = item
         others = users.get(profile.id, [])
-        overlap = sum(len(mine & chapters.get(other, set())) for other in others)
+        overlap = sum(len(mine & scenes.get(other, set())) for other in others)
         return (overlap, len(others), position)
 
     return min(enumerate(pool), key=cost)[1]

@@ -139,6 +139,7 @@ def render(
     )
     if bar:
         bar.finish()
+    _warn(result.script.warnings)
     if quiet:
         return
     click.echo(
@@ -176,12 +177,55 @@ def script(input_path, voices, output_format, explain, title, author, keep_notes
     result = make_script(
         input_path, voices=voices, title=title, author=author, keep_notes=keep_notes
     )
+    _warn(result.warnings)
     if output_format == "jsonl":
         for record in records(result):
             sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
     else:
         for line in screenplay(result, explain=explain):
             click.echo(line)
+
+
+@main.command()
+@_input
+@click.option(
+    "--voices",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Voices file to write or add to (default: ./voices.yaml).",
+)
+@_title
+@_author
+@_keep_notes
+def cast(input_path, voices, title, author, keep_notes):
+    """Give INPUT's speakers voices in the voices file, keeping what is already there."""
+    from narrate.pipeline import cast as cast_book
+
+    result = cast_book(input_path, voices=voices, title=title, author=author, keep_notes=keep_notes)
+    _warn(result.script.warnings)
+    rows = result.rows
+    if rows:
+        width = max(len(row.name) for row in rows)
+        aliases = {row.name: ", ".join(row.aliases) or "-" for row in rows}
+        alias_width = min(30, max(len(a) for a in aliases.values()))
+        click.echo(f"  {'character':<{width}}  {'aliases':<{alias_width}}  gender   lines  voice")
+        for row in rows:
+            mark = "+" if row.added else " "
+            click.echo(
+                f"{mark} {row.name:<{width}}  {aliases[row.name][:alias_width]:<{alias_width}}  "
+                f"{(row.gender or '?'):<7} {row.lines:5d}  {row.voice}"
+            )
+    added = len(result.added)
+    click.echo(
+        f"{result.path}: {'added ' + str(added) if added else 'no new'} "
+        f"character{'s' * (added != 1)} (+); the narrator is "
+        f"{result.script.cast.narrator.id}. Edit it, then render again."
+    )
+
+
+def _warn(warnings) -> None:
+    for warning in warnings:
+        click.echo(f"narrate: warning: {warning}", err=True)
 
 
 @main.command()

@@ -12,6 +12,7 @@ scalars and never Python objects; tagged values (``!!python/object``) are refuse
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -28,6 +29,7 @@ from narrate.model import (
     RATE_RANGE,
     VOLUME_RANGE,
     CharacterVoice,
+    LineFix,
     Pauses,
     VoiceProfile,
     VoicesConfig,
@@ -36,7 +38,7 @@ from narrate.model import (
 #: The file looked for in the working directory when no ``--voices`` is given.
 DEFAULT_NAME = "voices.yaml"
 
-TOP_KEYS = ("narrator", "characters", "pools", "pauses")
+TOP_KEYS = ("narrator", "characters", "pools", "pauses", "lines", "merge")
 PROFILE_KEYS = ("voice", "rate", "pitch", "volume")
 CHARACTER_KEYS = (*PROFILE_KEYS, "aliases")
 PAUSE_KEYS = ("sentence", "speaker", "paragraph", "scene", "chapter")
@@ -135,6 +137,8 @@ class _Checker:
         characters = self._characters(data.get("characters"), _key_line(data, "characters"))
         pools = self._pools(data.get("pools"), _key_line(data, "pools"))
         pauses = self._pauses(data.get("pauses"), _key_line(data, "pauses"))
+        lines = self._lines(data.get("lines"), _key_line(data, "lines"))
+        merge = self._merge(data.get("merge"), _key_line(data, "merge"))
         if narrator is None:
             return None
         return VoicesConfig(
@@ -143,6 +147,8 @@ class _Checker:
             pools=pools,
             pauses=pauses,
             source=self.name,
+            lines=lines,
+            merge=merge,
         )
 
     def _refuse_tags(self, node: Any, key: str, line: int | None) -> None:
@@ -324,6 +330,62 @@ class _Checker:
                 if value is not None:
                     values[field] = float(value)
         return Pauses(**values)
+
+    def _lines(self, node: Any, line: int | None) -> tuple[LineFix, ...]:
+        """``lines: {12: Buffy, "Yes, yes I will": Buffy}``: quote id or opening words."""
+        fixes = []
+        for key, speaker, key_line in self._names_map(
+            node, line, "lines", "quote ids or opening words to speakers, e.g. 12: Buffy"
+        ):
+            quote: int | str
+            if isinstance(key, int) and not isinstance(key, bool) and key >= 0:
+                quote = key
+            elif isinstance(key, str) and re.fullmatch(r"#?\d+", key.strip()):
+                quote = int(key.strip().lstrip("#"))
+            elif isinstance(key, str) and key.strip():
+                quote = key.strip()
+            else:
+                self.problem(
+                    key_line,
+                    f"lines.{key}",
+                    "a quote is its id (a whole number, as `narrate script --explain` "
+                    "shows) or its opening words",
+                )
+                continue
+            fixes.append(LineFix(quote, speaker, f"{self.name}:{key_line}"))
+        return tuple(fixes)
+
+    def _merge(self, node: Any, line: int | None) -> dict[str, str]:
+        """``merge: {First-Dru: The First, Jake: narrator}``: all lines of one are another's."""
+        merged = {}
+        for key, speaker, key_line in self._names_map(
+            node, line, "merge", "speakers to the speaker they are, e.g. First-Dru: The First"
+        ):
+            if not isinstance(key, str) or not key.strip():
+                self.problem(key_line, f"merge.{key}", "must be a speaker's name")
+                continue
+            merged[key.strip()] = speaker
+        return merged
+
+    def _names_map(self, node: Any, line: int | None, section: str, shape: str):
+        """(key, speaker, line) for each entry of a map whose values are speaker names."""
+        if node is None:
+            return
+        self._refuse_tags(node, section, line)
+        if not isinstance(node, CommentedMap):
+            self.problem(line, section, f"must be a mapping of {shape}")
+            return
+        for key in node:
+            value = node[key]
+            key_line = _key_line(node, key)
+            if not isinstance(value, str) or not value.strip():
+                self.problem(
+                    key_line,
+                    f"{section}.{key}",
+                    "must be a speaker's name (or narrator), got " + repr(value),
+                )
+                continue
+            yield key, value.strip(), key_line
 
 
 def _key_line(node: Any, key: Any) -> int | None:

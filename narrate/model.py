@@ -166,14 +166,29 @@ class CharacterVoice:
 
 
 @dataclass(frozen=True)
+class LineFix:
+    """A ``lines:`` entry of the voices file: a quote, by the id ``narrate script --explain``
+    shows or by its opening words, and who really says it."""
+
+    quote: int | str
+    speaker: str
+    #: Where the entry is written ("voices.yaml:31"), for messages.
+    where: str = ""
+
+
+@dataclass(frozen=True)
 class VoicesConfig:
-    """The voices file: the narrator, named characters, pools for everyone else, pauses."""
+    """The voices file: the narrator, named characters, pools for everyone else, pauses,
+    and fixes to the attribution (single lines, and speakers merged into others)."""
 
     narrator: VoiceProfile
     characters: Mapping[str, CharacterVoice] = field(default_factory=dict)
     pools: Mapping[str, tuple[VoiceProfile, ...]] = field(default_factory=dict)
     pauses: Pauses = field(default_factory=Pauses)
     source: str = "<default>"
+    lines: tuple[LineFix, ...] = ()
+    #: Speaker as found -> the speaker they are ("First-Dru": "The First"; "narrator").
+    merge: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -200,6 +215,8 @@ class Script:
     pauses: Pauses = field(default_factory=Pauses)
     #: The first-person narrator's name, when the story is told by a named "I".
     narrator_name: str | None = None
+    #: Things worth telling the user that are not errors: a fix that matched no quote.
+    warnings: tuple[str, ...] = ()
 
     def chapter_segments(self, number: int) -> list[Segment]:
         return [s for s in self.segments if s.chapter == number and s.spoken]

@@ -23,9 +23,11 @@ from narrate.casting import (
     speaker_gender,
 )
 from narrate.characters import find_characters
-from narrate.config import find_voices_file, load_voices
+from narrate.config import DEFAULT_NAME as DEFAULT_VOICES_NAME
+from narrate.config import default_voices_path, find_voices_file, load_voices, parse_voices
 from narrate.engine import Engine, check_profiles, get_engine
 from narrate.errors import ConfigError, NarrateError
+from narrate.fixes import apply_fixes
 from narrate.layout import DEFAULT_OUT, TRACK_PATTERN, book_folder, track_name
 from narrate.model import (
     NARRATION,
@@ -41,6 +43,7 @@ from narrate.quotes import segment_book
 from narrate.readers import read_book
 from narrate.speakers import attribute
 from narrate.tags import TrackTags, read_cover, write_tags
+from narrate.voices_file import NewCharacter, add_characters, write_atomically
 
 
 @dataclass(frozen=True)
@@ -81,14 +84,21 @@ def make_script(book: Book, config: VoicesConfig) -> Script:
     dialogue = [s.text for s in segments if s.is_dialogue]
     index = find_characters(narration, book.source, dialogue)
     attribution = attribute(segments, index)
-    segments = _apply_voices_file_names(attribution.segments, config, index.characters)
+    segments, warnings = apply_fixes(attribution.segments, config, attribution.narrator)
+    segments = _apply_voices_file_names(segments, config, index.characters)
     lines = count_lines(segments)
     characters = _speaking_characters(lines, index.characters)
     cast = cast_voices(
         config, lines, {c.name: c for c in characters}, segments, narrator=attribution.narrator
     )
     return Script(
-        book, tuple(segments), tuple(characters), cast, config.pauses, attribution.narrator
+        book,
+        tuple(segments),
+        tuple(characters),
+        cast,
+        config.pauses,
+        attribution.narrator,
+        tuple(warnings),
     )
 
 
@@ -150,6 +160,87 @@ def script(
     config = load_config(voices, engine)
     book = read_book(path, title=title, author=author, keep_notes=keep_notes)
     return make_script(book, config)
+
+
+@dataclass(frozen=True)
+class CastRow:
+    """One speaker of a cast: what ``narrate cast`` prints."""
+
+    name: str
+    aliases: tuple[str, ...]
+    gender: str | None
+    lines: int
+    chapters: tuple[int, ...]
+    voice: str
+    #: True when this run added the character to the voices file.
+    added: bool
+
+
+@dataclass(frozen=True)
+class CastResult:
+    """What ``cast`` did: the voices file written, and every speaker with their voice."""
+
+    path: Path
+    script: Script
+    rows: tuple[CastRow, ...]
+
+    @property
+    def added(self) -> tuple[str, ...]:
+        return tuple(row.name for row in self.rows if row.added)
+
+
+def cast(
+    path: str | Path,
+    *,
+    voices: str | Path | None = None,
+    title: str | None = None,
+    author: str | None = None,
+    keep_notes: bool = False,
+    engine: Engine | None = None,
+) -> CastResult:
+    """Find a story's speakers, give each a voice, and write them into the voices file
+    (``voices``, default ``./voices.yaml``, started from the built-in one). Run again, it
+    adds only characters the file does not have yet and leaves everything else as written."""
+    target = Path(voices) if voices is not None else Path.cwd() / DEFAULT_VOICES_NAME
+    source = target if target.is_file() else default_voices_path()
+    try:
+        text = source.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{source}: cannot read the voices file: {error}") from None
+    loaded = parse_voices(text, str(target))
+    check_profiles(engine or get_engine(), loaded.profile_locations)
+    book = read_book(path, title=title, author=author, keep_notes=keep_notes)
+    result = make_script(book, loaded.config)
+    chapters: dict[str, set[int]] = {}
+    for segment in result.segments:
+        if segment.is_dialogue:
+            chapters.setdefault(segment.speaker, set()).add(segment.chapter)
+    rows, new = [], []
+    for character in result.characters:
+        if character.name in (NARRATOR, result.narrator_name):
+            continue
+        profile = result.cast.profile_for(character.name)
+        known = configured_name(loaded.config, character.name, character.aliases)
+        spoken = tuple(sorted(chapters.get(character.name, ())))
+        rows.append(
+            CastRow(
+                character.name,
+                character.aliases,
+                character.gender,
+                character.lines,
+                spoken,
+                profile.id,
+                known is None,
+            )
+        )
+        if known is None:
+            note = f"{character.gender or 'gender unknown'}, {character.lines} line" + (
+                "s" * (character.lines != 1)
+            )
+            new.append(NewCharacter(character.name, character.aliases, profile, note))
+    if new or not target.is_file():
+        write_atomically(target, add_characters(text, new, str(target)))
+    return CastResult(target, result, tuple(rows))
 
 
 def render(

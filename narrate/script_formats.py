@@ -57,7 +57,8 @@ def screenplay(script: Script, explain: bool = False) -> Iterator[str]:
             yield f"{name}: {text}"
             if explain and segment.quote not in explained:
                 explained.add(segment.quote)
-                yield f"    [why: {segment.reason or 'no reason recorded'}]"
+                why = segment.reason or "no reason recorded"
+                yield f"    [#{segment.quote} why: {why}]"
         else:
             yield f"        {text}"
     yield ""
