@@ -16,6 +16,7 @@ from mutagen.id3 import ID3
 
 import narrate
 from narrate.cli import main
+from narrate.config import load_voices
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT.parent / "shared" / "samples" / "000_47032963a5db7fc4.txt"
@@ -81,3 +82,20 @@ def test_render_gives_one_tagged_chapter_with_distinct_voices(tmp_path):
     spoken = " ".join(t.spoken for t in track.timeline)
     assert "Disclaimer" not in spoken and "A/N" not in spoken
     assert spoken.rstrip().endswith("The End.") or spoken.rstrip().endswith("The End")
+
+
+def test_cast_gives_each_speaker_of_the_sample_their_own_voice(tmp_path):
+    """Spike, Buffy, Willow, Dawn, the First and the group of girls: six voices, the women
+    female ones, none the narrator's."""
+    voices = tmp_path / "voices.yaml"
+    result = CliRunner().invoke(main, ["cast", str(SAMPLE), "--voices", str(voices)])
+    assert result.exit_code == 0, result.output
+    config = load_voices(voices).config
+    names = {name.lower(): entry.profile for name, entry in config.characters.items()}
+    wanted = ["spike", "buffy", "willow", "dawn", "the first", "the girls"]
+    assert set(wanted) <= set(names)
+    profiles = [names[name] for name in wanted]
+    assert len({p.id for p in profiles}) == len(wanted)
+    assert all(p.voice != config.narrator.voice for p in profiles)
+    female = {p.voice for p in config.pools["female"]}
+    assert {names[n].voice for n in ("buffy", "willow", "dawn", "the girls")} <= female
