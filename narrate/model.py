@@ -165,15 +165,21 @@ class CharacterVoice:
     aliases: tuple[str, ...] = ()
 
 
+#: (word, how to say it) pairs from the voices file, in the file's order: "Giles" -> "Jiles".
+Pronunciations = tuple[tuple[str, str], ...]
+
+
 @dataclass(frozen=True)
 class VoicesConfig:
-    """The voices file: the narrator, named characters, pools for everyone else, pauses."""
+    """The voices file: the narrator, named characters, pools for everyone else, pauses,
+    and how to say words the engine gets wrong."""
 
     narrator: VoiceProfile
     characters: Mapping[str, CharacterVoice] = field(default_factory=dict)
     pools: Mapping[str, tuple[VoiceProfile, ...]] = field(default_factory=dict)
     pauses: Pauses = field(default_factory=Pauses)
     source: str = "<default>"
+    pronunciations: Pronunciations = ()
 
 
 @dataclass(frozen=True)
@@ -200,6 +206,8 @@ class Script:
     pauses: Pauses = field(default_factory=Pauses)
     #: The first-person narrator's name, when the story is told by a named "I".
     narrator_name: str | None = None
+    #: How to say words the engine gets wrong, in every voice (from the voices file).
+    pronunciations: Pronunciations = ()
 
     def chapter_segments(self, number: int) -> list[Segment]:
         return [s for s in self.segments if s.chapter == number and s.spoken]

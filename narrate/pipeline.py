@@ -88,7 +88,13 @@ def make_script(book: Book, config: VoicesConfig) -> Script:
         config, lines, {c.name: c for c in characters}, segments, narrator=attribution.narrator
     )
     return Script(
-        book, tuple(segments), tuple(characters), cast, config.pauses, attribution.narrator
+        book,
+        tuple(segments),
+        tuple(characters),
+        cast,
+        config.pauses,
+        narrator_name=attribution.narrator,
+        pronunciations=config.pronunciations,
     )
 
 
@@ -201,6 +207,7 @@ def render(
             result_script.pauses,
             engine,
             progress=(lambda n: progress("segment", n, 0)) if progress else None,
+            pronunciations=result_script.pronunciations,
         )
         target = folder / track_name(chapter.number, total, chapter.title)
         _write_track(
