@@ -20,8 +20,8 @@ import numpy as np
 
 from narrate import loudness
 from narrate.engine import Engine
-from narrate.model import Cast, Chapter, ChapterMark, Pauses, Segment
-from narrate.spoken import sentences, speakable
+from narrate.model import Cast, Chapter, ChapterMark, Pauses, Pronunciations, Segment
+from narrate.spoken import sentences, spoken_text
 
 with warnings.catch_warnings():
     # pydub looks for ffmpeg at import and warns when there is none; narrate never asks
@@ -103,8 +103,10 @@ def assemble_chapter(
     pauses: Pauses,
     engine: Engine,
     progress: Callable[[int], None] | None = None,
+    pronunciations: Pronunciations = (),
 ) -> ChapterAudio:
-    """Speak a chapter's segments and join them into one normalised track."""
+    """Speak a chapter's segments and join them into one normalised track, saying the
+    words of ``pronunciations`` as the voices file says."""
     rate = engine.sample_rate
     parts: list[AudioSegment] = []
     timeline: list[TimedSegment] = []
@@ -112,9 +114,7 @@ def assemble_chapter(
     position = 0  # in samples
     previous: Segment | None = None
     for segment in segments:
-        # A heading is read as its parsed title ("Chapter 4: The Storm"), not as written
-        # ("CHAPTER IV.\nTHE STORM", "# The Storm").
-        text = speakable(chapter.title if segment.heading else segment.text, segment.heading)
+        text = spoken_text(segment, chapter.title, pronunciations)
         if progress is not None:
             progress(1)
         if not text:

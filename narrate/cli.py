@@ -167,10 +167,15 @@ def render(
 @click.option(
     "--explain", is_flag=True, help="Show why each quote's speaker was chosen (text format)."
 )
+@click.option(
+    "--spoken",
+    is_flag=True,
+    help="Show the words as they will be spoken (with the pronunciations), not as written.",
+)
 @_title
 @_author
 @_keep_notes
-def script(input_path, voices, output_format, explain, title, author, keep_notes):
+def script(input_path, voices, output_format, explain, spoken, title, author, keep_notes):
     """Print the attributed script of INPUT, without synthesizing it."""
     from narrate.pipeline import script as make_script
 
@@ -179,10 +184,10 @@ def script(input_path, voices, output_format, explain, title, author, keep_notes
     )
     _warn(result.warnings)
     if output_format == "jsonl":
-        for record in records(result):
+        for record in records(result, spoken=spoken):
             sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
     else:
-        for line in screenplay(result, explain=explain):
+        for line in screenplay(result, explain=explain, spoken=spoken):
             click.echo(line)
 
 

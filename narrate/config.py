@@ -12,6 +12,7 @@ scalars and never Python objects; tagged values (``!!python/object``) are refuse
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from narrate.errors import ConfigError
@@ -31,6 +32,7 @@ from narrate.model import (
     CharacterVoice,
     LineFix,
     Pauses,
+    Pronunciations,
     VoiceProfile,
     VoicesConfig,
 )
@@ -38,7 +40,15 @@ from narrate.model import (
 #: The file looked for in the working directory when no ``--voices`` is given.
 DEFAULT_NAME = "voices.yaml"
 
-TOP_KEYS = ("narrator", "characters", "pools", "pauses", "lines", "merge")
+TOP_KEYS = (
+    "narrator",
+    "characters",
+    "pools",
+    "pauses",
+    "pronunciations",
+    "lines",
+    "merge",
+)
 PROFILE_KEYS = ("voice", "rate", "pitch", "volume")
 CHARACTER_KEYS = (*PROFILE_KEYS, "aliases")
 PAUSE_KEYS = ("sentence", "speaker", "paragraph", "scene", "chapter")
@@ -139,6 +149,9 @@ class _Checker:
         pauses = self._pauses(data.get("pauses"), _key_line(data, "pauses"))
         lines = self._lines(data.get("lines"), _key_line(data, "lines"))
         merge = self._merge(data.get("merge"), _key_line(data, "merge"))
+        pronunciations = self._pronunciations(
+            data.get("pronunciations"), _key_line(data, "pronunciations")
+        )
         if narrator is None:
             return None
         return VoicesConfig(
@@ -149,6 +162,7 @@ class _Checker:
             source=self.name,
             lines=lines,
             merge=merge,
+            pronunciations=pronunciations,
         )
 
     def _refuse_tags(self, node: Any, key: str, line: int | None) -> None:
@@ -386,6 +400,47 @@ class _Checker:
                 )
                 continue
             yield key, value.strip(), key_line
+
+    def _pronunciations(self, node: Any, line: int | None) -> Pronunciations:
+        if node is None:
+            return ()
+        self._refuse_tags(node, "pronunciations", line)
+        if not isinstance(node, CommentedMap):
+            self.problem(
+                line,
+                "pronunciations",
+                'must be a mapping of words to how to say them, e.g. {Giles: Jiles, "Dr.": Doctor}',
+            )
+            return ()
+        pairs = []
+        for word in node:
+            said = node[word]
+            word_line = _key_line(node, word)
+            # A blank or non-text word is named the way YAML would write it ("", null, 42).
+            written = (
+                word if isinstance(word, str) and word.strip() else json.dumps(word, default=str)
+            )
+            key = f"pronunciations.{written}"
+            self._refuse_tags(said, key, word_line)
+            if not isinstance(word, str):
+                # YAML reads 42, 1.50 or true as numbers and booleans, not as words.
+                self.problem(word_line, key, f'the word must be text; quote it: "{written}"')
+            elif not word.strip():
+                self.problem(word_line, key, "the word is empty; write it as the story does")
+            elif said is None or (isinstance(said, str) and not said.strip()):
+                self.problem(
+                    word_line, key, "is empty; give the words to say instead, e.g. Giles: Jiles"
+                )
+            elif not isinstance(said, str):
+                if not isinstance(said, TaggedScalar):  # already reported as a tag
+                    self.problem(
+                        word_line,
+                        key,
+                        f"must be the words to say instead, as text, got {said!r}",
+                    )
+            else:
+                pairs.append((word.strip(), " ".join(said.split())))
+        return tuple(pairs)
 
 
 def _key_line(node: Any, key: Any) -> int | None:

@@ -165,6 +165,10 @@ class CharacterVoice:
     aliases: tuple[str, ...] = ()
 
 
+#: (word, how to say it) pairs from the voices file, in the file's order: "Giles" -> "Jiles".
+Pronunciations = tuple[tuple[str, str], ...]
+
+
 @dataclass(frozen=True)
 class LineFix:
     """A ``lines:`` entry of the voices file: a quote, by the id ``narrate script --explain``
@@ -179,7 +183,8 @@ class LineFix:
 @dataclass(frozen=True)
 class VoicesConfig:
     """The voices file: the narrator, named characters, pools for everyone else, pauses,
-    and fixes to the attribution (single lines, and speakers merged into others)."""
+    and fixes to the attribution (single lines, and speakers merged into others), and how
+    to say words the engine gets wrong."""
 
     narrator: VoiceProfile
     characters: Mapping[str, CharacterVoice] = field(default_factory=dict)
@@ -189,6 +194,7 @@ class VoicesConfig:
     lines: tuple[LineFix, ...] = ()
     #: Speaker as found -> the speaker they are ("First-Dru": "The First"; "narrator").
     merge: Mapping[str, str] = field(default_factory=dict)
+    pronunciations: Pronunciations = ()
 
 
 @dataclass(frozen=True)
@@ -217,6 +223,8 @@ class Script:
     narrator_name: str | None = None
     #: Things worth telling the user that are not errors: a fix that matched no quote.
     warnings: tuple[str, ...] = ()
+    #: How to say words the engine gets wrong, in every voice (from the voices file).
+    pronunciations: Pronunciations = ()
 
     def chapter_segments(self, number: int) -> list[Segment]:
         return [s for s in self.segments if s.chapter == number and s.spoken]

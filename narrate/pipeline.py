@@ -97,8 +97,9 @@ def make_script(book: Book, config: VoicesConfig) -> Script:
         tuple(characters),
         cast,
         config.pauses,
-        attribution.narrator,
-        tuple(warnings),
+        narrator_name=attribution.narrator,
+        warnings=tuple(warnings),
+        pronunciations=config.pronunciations,
     )
 
 
@@ -292,6 +293,7 @@ def render(
             result_script.pauses,
             engine,
             progress=(lambda n: progress("segment", n, 0)) if progress else None,
+            pronunciations=result_script.pronunciations,
         )
         target = folder / track_name(chapter.number, total, chapter.title)
         _write_track(

@@ -1,22 +1,28 @@
 """A script as people and programs read it: JSON Lines records, a screenplay, a cast table.
 
 Pure: each function takes a :class:`~narrate.model.Script` and yields records or lines;
-the command line prints them, and Python users can use them directly.
+the command line prints them, and Python users can use them directly. With ``spoken``
+they show each segment's words as the engine will say them (``narrate script --spoken``):
+made speakable and with the voices file's pronunciations, so a casting can be checked by
+reading instead of rendering.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-from narrate.model import NARRATOR, Script
+from narrate.model import NARRATOR, Script, Segment
+from narrate.spoken import spoken_text
 
 
-def records(script: Script) -> Iterator[dict]:
+def records(script: Script, spoken: bool = False) -> Iterator[dict]:
     """One dict per segment, in text order: the ``narrate script --format jsonl`` records.
 
     ``start``/``end`` are offsets into the input file's text (decoded as UTF-8, no newline
-    translation); narration's speaker is ``narrator``.
+    translation); narration's speaker is ``narrator``. ``text`` is
+    ``source[start:end]``, or with ``spoken`` the words the engine is given.
     """
+    words = _spoken_words(script) if spoken else None
     for segment in script.segments:
         record = {
             "chapter": segment.chapter,
@@ -25,7 +31,7 @@ def records(script: Script) -> Iterator[dict]:
             "voice": script.cast.profile_for(segment.speaker).id,
             "start": segment.start,
             "end": segment.end,
-            "text": segment.text,
+            "text": words(segment) if words else segment.text,
         }
         if segment.quote is not None:
             record["quote"] = segment.quote
@@ -36,10 +42,12 @@ def records(script: Script) -> Iterator[dict]:
         yield record
 
 
-def screenplay(script: Script, explain: bool = False) -> Iterator[str]:
+def screenplay(script: Script, explain: bool = False, spoken: bool = False) -> Iterator[str]:
     """The script as a screenplay: ``MARA: …`` for dialogue, narration indented; with
-    ``explain``, each quote's first part is followed by why its speaker was chosen."""
+    ``explain``, each quote's first part is followed by why its speaker was chosen; with
+    ``spoken``, the words as the engine will say them, and nothing it will not say."""
     book = script.book
+    words = _spoken_words(script) if spoken else None
     yield f"{book.title} — {book.author}"
     chapter = None
     explained: set[int | None] = set()
@@ -49,7 +57,9 @@ def screenplay(script: Script, explain: bool = False) -> Iterator[str]:
         if segment.chapter != chapter:
             chapter = segment.chapter
             yield ""
-        text = " ".join(segment.text.split())
+        text = words(segment) if words else " ".join(segment.text.split())
+        if not text:
+            continue
         if segment.heading:
             yield f"## {text}"
         elif segment.is_dialogue:
@@ -63,6 +73,14 @@ def screenplay(script: Script, explain: bool = False) -> Iterator[str]:
             yield f"        {text}"
     yield ""
     yield from cast_table(script)
+
+
+def _spoken_words(script: Script) -> Callable[[Segment], str]:
+    """What the engine is given for each segment of ``script`` (see :func:`spoken_text`)."""
+    titles = {chapter.number: chapter.title for chapter in script.book.chapters}
+    return lambda segment: spoken_text(
+        segment, titles.get(segment.chapter, ""), script.pronunciations
+    )
 
 
 def cast_table(script: Script) -> Iterator[str]:

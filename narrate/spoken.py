@@ -3,13 +3,18 @@
 Pure. The script keeps the text as written; this module makes the words the engine says:
 lines joined, typographic emphasis (``_word_``, ``*word*``) dropped, Gutenberg's ``--``
 dashes made pauses, Roman chapter numbers made numbers, shouted ALL-CAPS words made plain
-words so the engine does not spell them out; and it splits text into sentences so the
-assembler can put a pause after each.
+words so the engine does not spell them out, names said as the voices file's
+``pronunciations`` say; and it splits text into sentences so the assembler can put a pause
+after each. :func:`spoken_text` is the one place a segment becomes speech, so the audio and
+``narrate script --spoken`` always agree.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+
+from narrate.model import Pronunciations, Segment
 
 _ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000}
 _HEADING_NUMBER = re.compile(
@@ -65,6 +70,41 @@ def _heading_number(match: re.Match) -> str:
     value = roman_to_int(match.group(2))
     word = match.group(1)
     return f"{word} {value}" if value else match.group(0)
+
+
+def pronounce(text: str, pronunciations: Pronunciations) -> str:
+    """``text`` with each word of ``pronunciations`` replaced by how to say it.
+
+    The engine guesses at names it has never seen; the voices file tells it. Whole words
+    only (Giles in "Giles's", not in "Gilesford"), case as written, all in one pass so a
+    replacement is never itself replaced; where two words overlap the longer wins
+    ("Turok-Han" before "Turok").
+    """
+    # A blank word would match the empty string everywhere.
+    ordered = tuple(sorted((p for p in pronunciations if p[0].strip()), key=lambda p: -len(p[0])))
+    if not ordered:
+        return text
+    pattern = _pronunciation_pattern(tuple(word for word, _ in ordered))
+    return pattern.sub(lambda match: ordered[match.lastindex - 1][1], text)
+
+
+@functools.lru_cache(maxsize=16)
+def _pronunciation_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    """One group per word, in order, so the group that matched names the word; "whole word"
+    means not next to a word character, which also works for words like "Dr." and spaces
+    match any run of white space, as in a wrapped line."""
+    groups = ("(" + r"\s+".join(map(re.escape, word.split())) + ")" for word in words)
+    return re.compile(r"(?<!\w)(?:" + "|".join(groups) + r")(?!\w)")
+
+
+def spoken_text(segment: Segment, chapter_title: str, pronunciations: Pronunciations = ()) -> str:
+    r"""The words the engine is given for a segment.
+
+    A heading is read as its chapter's parsed title ("Chapter 4: The Storm"), not as
+    written ("CHAPTER IV.\nTHE STORM", "# The Storm").
+    """
+    written = chapter_title if segment.heading else segment.text
+    return pronounce(speakable(written, segment.heading), pronunciations)
 
 
 def sentences(text: str) -> list[str]:
