@@ -80,7 +80,9 @@ Progress = Callable[[str, int, int], None]
 def make_script(book: Book, config: VoicesConfig) -> Script:
     """The attributed, cast script of a book (pure: no engine, no files)."""
     segments = segment_book(book)
-    narration = [(s.start, s.text) for s in segments if s.kind == NARRATION and s.spoken]
+    narration = [
+        (s.start, s.text) for s in segments if s.kind == NARRATION and s.spoken and not s.heading
+    ]
     dialogue = [s.text for s in segments if s.is_dialogue]
     index = find_characters(narration, book.source, dialogue)
     attribution = attribute(segments, index)

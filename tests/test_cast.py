@@ -293,3 +293,16 @@ def test_a_fix_without_a_speaker_is_a_configuration_error():
     with pytest.raises(Exception) as error:
         parse_voices("narrator: en-us+m3\nlines:\n  12: \n", "v.yaml")
     assert "v.yaml:3: lines.12" in str(error.value)
+
+
+def test_a_chapter_title_names_no_speaker(runner, tmp_path):
+    story = write(
+        tmp_path,
+        "giles.txt",
+        "Title: Visits\nAuthor: Ada Quill\n\n# Giles's Return\n\nGiles came home late.\n\n"
+        '"Anyone up?" asked Giles.\n\n"Only me," said Willow.\n',
+    )
+    records = script_records(runner, story, _voices_with(tmp_path, ""))
+    assert {r["speaker"] for r in records if r["kind"] == "dialogue"} == {"Giles", "Willow"}
+    result = run(runner, "cast", story, "--voices", tmp_path / "cast.yaml")
+    assert "Giles Return" not in result.output
