@@ -5,6 +5,7 @@ From Python::
     import narrate
     script = narrate.script("story.txt")             # who says what, in which voice
     result = narrate.render("story.txt", out="out")  # OUT/<Author>/<Title>/NN - ….mp3
+    sample = narrate.preview("Mara", "story.txt")   # ./preview-Mara Penhallow.mp3
 """
 
 from __future__ import annotations
@@ -28,4 +29,11 @@ def render(path, **options):
     return _render(path, **options)
 
 
-__all__ = ["ConfigError", "NarrateError", "__version__", "render", "script"]
+def preview(character, path=None, **options):
+    """Speak a few lines in one character's voice; see :func:`narrate.pipeline.preview`."""
+    from narrate.pipeline import preview as _preview
+
+    return _preview(character, path, **options)
+
+
+__all__ = ["ConfigError", "NarrateError", "__version__", "preview", "render", "script"]
