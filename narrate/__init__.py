@@ -6,6 +6,7 @@ From Python::
     script = narrate.script("story.txt")             # who says what, in which voice
     result = narrate.render("story.txt", out="out")  # OUT/<Author>/<Title>/NN - ….mp3
     narrate.cast("story.txt")                        # write ./voices.yaml to edit
+    sample = narrate.preview("Mara", "story.txt")   # ./preview-Mara Penhallow.mp3
 """
 
 from __future__ import annotations
@@ -29,11 +30,18 @@ def render(path, **options):
     return _render(path, **options)
 
 
-__all__ = ["ConfigError", "NarrateError", "__version__", "render", "script"]
-
-
 def cast(path, **options):
     """Give a story's speakers voices in the voices file; see :func:`narrate.pipeline.cast`."""
     from narrate.pipeline import cast as _cast
 
     return _cast(path, **options)
+
+
+def preview(character, path=None, **options):
+    """Speak a few lines in one character's voice; see :func:`narrate.pipeline.preview`."""
+    from narrate.pipeline import preview as _preview
+
+    return _preview(character, path, **options)
+
+
+__all__ = ["ConfigError", "NarrateError", "__version__", "cast", "preview", "render", "script"]

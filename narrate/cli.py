@@ -234,6 +234,56 @@ def _warn(warnings) -> None:
 
 
 @main.command()
+@click.argument("character")
+@click.argument(
+    "input_path",
+    metavar="[INPUT]",
+    required=False,
+    type=click.Path(dir_okay=False, path_type=Path),
+)
+@click.option(
+    "--text",
+    default=None,
+    help="What to say (default: the character's first quotes in INPUT, else a greeting).",
+)
+@_voices
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The MP3 to write (default: ./preview-<name>.mp3).",
+)
+@click.option("--no-play", is_flag=True, help="Write the file without playing it.")
+def preview(character, input_path, text, voices, output, no_play):
+    """Hear CHARACTER's voice before rendering: a short MP3, played when a player is found.
+
+    CHARACTER is "narrator", a name or alias from the voices file, or a speaker of INPUT,
+    who then sounds exactly as a render of INPUT would cast them.
+    """
+    from narrate.pipeline import preview as make_preview
+    from narrate.player import PLAYERS, find_player, play
+
+    result = make_preview(character, input_path, text=text, voices=voices, output=output)
+    click.echo(
+        f"Wrote {result.path} ({result.character}, {result.profile.id}, {result.duration:.1f} s)"
+    )
+    if no_play:
+        return
+    command = find_player()
+    if command is None:
+        names = ", ".join(name for name, _ in PLAYERS)
+        click.echo(f"No audio player found ({names}); open {result.path} to listen.")
+        return
+    problem = play(result.path, command)
+    if problem:
+        click.echo(
+            f"Could not play it with {Path(command[0]).name} ({problem}); "
+            f"open {result.path} to listen.",
+            err=True,
+        )
+
+
+@main.command()
 @click.option(
     "--lang", default="en", show_default=True, help="Language prefix; 'all' lists every language."
 )

@@ -2,8 +2,9 @@
 assemble → encode and tag.
 
 :func:`script` stops before synthesis (what ``narrate script`` prints); :func:`render`
-goes all the way to tagged MP3 files. Both work from Python as well as from the command
-line, which is a thin shell over them.
+goes all the way to tagged MP3 files; :func:`preview` speaks a few lines in one
+character's voice, cast as a render would cast it. All work from Python as well as from
+the command line, which is a thin shell over them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from narrate.assemble import ChapterAudio, TimedSegment, assemble_chapter
+from narrate.audition import find_voice, first_quotes, greeting
 from narrate.casting import (
     cast_voices,
     configured_name,
@@ -25,17 +27,21 @@ from narrate.casting import (
 from narrate.characters import find_characters
 from narrate.config import DEFAULT_NAME as DEFAULT_VOICES_NAME
 from narrate.config import default_voices_path, find_voices_file, load_voices, parse_voices
-from narrate.engine import Engine, check_profiles, get_engine
+from narrate.engine import Engine, check_profiles, get_engine, is_speakable
 from narrate.errors import ConfigError, NarrateError
 from narrate.fixes import apply_fixes
-from narrate.layout import DEFAULT_OUT, TRACK_PATTERN, book_folder, track_name
+from narrate.layout import DEFAULT_OUT, TRACK_PATTERN, book_folder, safe_name, track_name
 from narrate.model import (
+    DIALOGUE,
     NARRATION,
     NARRATOR,
     Book,
+    Cast,
+    Chapter,
     Character,
     Script,
     Segment,
+    VoiceProfile,
     VoicesConfig,
 )
 from narrate.mp3 import DEFAULT_BITRATE, check_bitrate, encode_mp3
@@ -68,6 +74,23 @@ class RenderResult:
     @property
     def duration(self) -> float:
         return sum(t.duration for t in self.tracks)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What ``preview`` wrote: whose voice, in which profile, saying what."""
+
+    path: Path
+    #: The character as narrate names them ("narrator" for the narrator).
+    character: str
+    profile: VoiceProfile
+    #: What was said, in order: a quote's parts, then the next quote's…
+    lines: tuple[str, ...]
+    duration: float
+
+
+#: Silence after a preview's last word, in seconds (a chapter's end pause is for books).
+PREVIEW_TAIL_SECONDS = 0.5
 
 
 #: Progress events, as (event, value, total): ("book", 0, segments in the book) first;
@@ -370,3 +393,81 @@ def _remove_stale_tracks(folder: Path, keep: set[str]) -> None:
     for path in folder.iterdir():
         if path.is_file() and TRACK_PATTERN.match(path.name) and path.name not in keep:
             path.unlink()
+
+
+def preview(
+    character: str,
+    path: str | Path | None = None,
+    *,
+    text: str | None = None,
+    voices: str | Path | None = None,
+    output: str | Path | None = None,
+    engine: Engine | None = None,
+) -> Preview:
+    """Speak a few lines in ``character``'s voice into an MP3, to hear it before a render.
+
+    ``character`` is a name or alias from the voices file, a speaker of the book at
+    ``path`` (cast as a render of that book would cast them), or "narrator". It says
+    ``text`` when given, else its first quotes in the book (about 20 seconds), else a
+    greeting that names it. The file is ``output``, by default ``./preview-<name>.mp3``,
+    written under a temporary name and renamed into place.
+    """
+    engine = engine or get_engine()
+    config = load_config(voices, engine)
+    book_script = make_script(read_book(path), config) if path is not None else None
+    name, profile = find_voice(character, config, book_script)
+    quotes = _preview_quotes(name, profile, text, book_script)
+    target = Path(output) if output is not None else Path(f"preview-{safe_name(name)}.mp3")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(
+            f"{target.parent}: cannot create the folder: {error.strerror or error}"
+        ) from None
+    audio = _speak_quotes(name, profile, quotes, config, engine)
+    if not audio.timeline:
+        raise NarrateError(f"speech engine {engine.name} said nothing for: {quotes[0][0][:60]!r}")
+    encode_mp3(audio.samples, audio.rate, target)
+    lines = tuple(part for parts in quotes for part in parts)
+    return Preview(target, name, profile, lines, audio.duration)
+
+
+def _preview_quotes(
+    name: str, profile: VoiceProfile, text: str | None, book_script: Script | None
+) -> list[list[str]]:
+    """``text``; else the character's first quotes in the book; else a greeting."""
+    if text is not None:
+        if not is_speakable(text):
+            raise ConfigError(f"nothing to say in the preview text {text!r}")
+        return [[text]]
+    if book_script is not None:
+        quotes = first_quotes(book_script, name, profile.rate)
+        if quotes:
+            return quotes
+    return [[greeting(name)]]
+
+
+def _speak_quotes(
+    name: str,
+    profile: VoiceProfile,
+    quotes: list[list[str]],
+    config: VoicesConfig,
+    engine: Engine,
+) -> ChapterAudio:
+    """The quotes as one short track, assembled like a chapter, so they sound as in a
+    render: a paragraph's pause between quotes, a sentence's between the parts of one, the
+    same loudness."""
+    kind = NARRATION if name == NARRATOR else DIALOGUE
+    segments = [
+        Segment(kind, 0, len(part), part, chapter=1, scene=0, paragraph=number, speaker=name)
+        for number, parts in enumerate(quotes)
+        for part in parts
+    ]
+    chapter = Chapter(number=1, title=f"Preview of {name}", scenes=())
+    return assemble_chapter(
+        chapter,
+        segments,
+        Cast(narrator=profile, speakers={name: profile}),
+        replace(config.pauses, chapter=PREVIEW_TAIL_SECONDS),
+        engine,
+    )

@@ -53,7 +53,7 @@ def run(runner, *args):
 def test_version_and_help(runner):
     result = run(runner, "--version")
     assert result.exit_code == 0 and __version__ in result.output
-    for command in ("render", "script", "voices"):
+    for command in ("render", "script", "preview", "voices"):
         result = run(runner, command, "--help")
         assert result.exit_code == 0
         assert "Usage:" in result.output
