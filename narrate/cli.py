@@ -205,6 +205,7 @@ def script(input_path, voices, output_format, explain, spoken, title, author, ke
 def cast(input_path, voices, title, author, keep_notes):
     """Give INPUT's speakers voices in the voices file, keeping what is already there."""
     from narrate.pipeline import cast as cast_book
+    from narrate.pipeline import chapter_ranges
 
     result = cast_book(input_path, voices=voices, title=title, author=author, keep_notes=keep_notes)
     _warn(result.script.warnings)
@@ -213,12 +214,16 @@ def cast(input_path, voices, title, author, keep_notes):
         width = max(len(row.name) for row in rows)
         aliases = {row.name: ", ".join(row.aliases) or "-" for row in rows}
         alias_width = min(30, max(len(a) for a in aliases.values()))
-        click.echo(f"  {'character':<{width}}  {'aliases':<{alias_width}}  gender   lines  voice")
+        click.echo(
+            f"  {'character':<{width}}  {'aliases':<{alias_width}}  gender   lines  "
+            f"{'chapters':<10} voice"
+        )
         for row in rows:
             mark = "+" if row.added else " "
             click.echo(
                 f"{mark} {row.name:<{width}}  {aliases[row.name][:alias_width]:<{alias_width}}  "
-                f"{(row.gender or '?'):<7} {row.lines:5d}  {row.voice}"
+                f"{(row.gender or '?'):<7} {row.lines:5d}  {chapter_ranges(row.chapters):<10} "
+                f"{row.voice}"
             )
     added = len(result.added)
     click.echo(

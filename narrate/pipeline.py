@@ -260,13 +260,26 @@ def cast(
             )
         )
         if known is None:
-            note = f"{character.gender or 'gender unknown'}, {character.lines} line" + (
-                "s" * (character.lines != 1)
+            note = (
+                f"{character.gender or 'gender unknown'}, {character.lines} line"
+                + "s" * (character.lines != 1)
+                + f", chapter{'s' * (len(spoken) != 1)} {chapter_ranges(spoken)}"
             )
             new.append(NewCharacter(character.name, character.aliases, profile, note))
     if new or not target.is_file():
         write_atomically(target, add_characters(text, new, str(target)))
     return CastResult(target, result, tuple(rows))
+
+
+def chapter_ranges(chapters: tuple[int, ...]) -> str:
+    """ "1-3, 5": chapter numbers, runs joined."""
+    runs: list[list[int]] = []
+    for number in chapters:
+        if runs and number == runs[-1][-1] + 1:
+            runs[-1].append(number)
+        else:
+            runs.append([number])
+    return ", ".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
 
 
 def render(

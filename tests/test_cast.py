@@ -79,6 +79,7 @@ def test_cast_writes_every_speaker_with_a_voice(runner, tmp_path):
     lena, osric = config.characters["Lena Hart"], config.characters["Osric Vane"]
     assert lena.profile.voice != osric.profile.voice
     assert "+ Lena Hart" in result.output and "+ Osric Vane" in result.output
+    assert "# female, 2 lines, chapter 1" in voices.read_text()
     # The rest of the built-in file (narrator, pools, pauses, comments) came along.
     default = load_voices(default_voices_path()).config
     assert config.narrator == default.narrator and config.pools == default.pools
@@ -306,3 +307,10 @@ def test_a_chapter_title_names_no_speaker(runner, tmp_path):
     assert {r["speaker"] for r in records if r["kind"] == "dialogue"} == {"Giles", "Willow"}
     result = run(runner, "cast", story, "--voices", tmp_path / "cast.yaml")
     assert "Giles Return" not in result.output
+
+
+def test_chapter_ranges_join_runs():
+    from narrate.pipeline import chapter_ranges
+
+    assert chapter_ranges((1, 2, 3, 5, 7, 8)) == "1-3, 5, 7-8"
+    assert chapter_ranges(()) == ""
