@@ -109,12 +109,17 @@ def cast_voices(
     assigned: dict[str, VoiceProfile] = {}
     users: dict[str, list[str]] = {}
     order = sorted(lines, key=lambda name: (-lines[name], name))
+    configured = _configured(config, order, characters, narrator)
+    # A file character's voice is theirs; it is shared only when every pooled voice is some
+    # file character's, and then the speakers already using it must be known.
+    for speaker, name in configured.items():
+        users.setdefault(config.characters[name].profile.id, []).append(speaker)
     for speaker in order:
         if speaker in (NARRATOR, narrator):
             assigned[speaker] = config.narrator
             continue
         character = characters.get(speaker)
-        name = configured_name(config, speaker, character.aliases if character else ())
+        name = configured.get(speaker)
         if name is not None:
             assigned[speaker] = config.characters[name].profile
             continue
@@ -154,20 +159,46 @@ def _set_apart(profile: VoiceProfile, nth: int) -> VoiceProfile:
     return replace(profile, pitch=pitch, rate=rate)
 
 
+def _configured(
+    config: VoicesConfig,
+    speakers: Iterable[str],
+    characters: Mapping[str, Character],
+    narrator: str | None,
+) -> dict[str, str]:
+    """Speaker -> the voices-file character they are, for the speakers the file names."""
+    configured = {}
+    for speaker in speakers:
+        if speaker in (NARRATOR, narrator):
+            continue
+        character = characters.get(speaker)
+        name = configured_name(config, speaker, character.aliases if character else ())
+        if name is not None:
+            configured[speaker] = name
+    return configured
+
+
 def _pool(config: VoicesConfig, gender: str | None, reserved: set[str]) -> list[VoiceProfile]:
-    """Profiles for a gender, without the narrator's voice or profiles the file assigns."""
+    """Profiles for a gender, never with the narrator's voice.
+
+    Profiles the file gives no character come first: the gender's, else neutral ones. When
+    the file gives every one of those to a character (a series cast book after book fills
+    it), the same profiles are shared, so a new woman shares a woman's voice instead of
+    taking a man's or the narrator's. The other gender's come last.
+    """
     order = {
         FEMALE: (FEMALE, NEUTRAL, MALE),
         MALE: (MALE, NEUTRAL, FEMALE),
     }.get(gender or NEUTRAL, (NEUTRAL, FEMALE, MALE))
-    for key in order:
-        profiles = [
-            p
-            for p in config.pools.get(key, ())
-            if p.voice != config.narrator.voice and p.id not in reserved
-        ]
-        if profiles:
-            return profiles
+    for keys in (order[:2], order[2:]):
+        for shared in (False, True):
+            for key in keys:
+                profiles = [
+                    p
+                    for p in config.pools.get(key, ())
+                    if p.voice != config.narrator.voice and (shared or p.id not in reserved)
+                ]
+                if profiles:
+                    return profiles
     return []
 
 

@@ -356,7 +356,7 @@ class _Checker:
                 quote = key
             elif isinstance(key, str) and re.fullmatch(r"#?\d+", key.strip()):
                 quote = int(key.strip().lstrip("#"))
-            elif isinstance(key, str) and key.strip():
+            elif isinstance(key, str) and re.search(r"\w", key):
                 quote = key.strip()
             else:
                 self.problem(

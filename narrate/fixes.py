@@ -9,7 +9,7 @@ before casting, so the voices follow.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from narrate.model import NARRATOR, Segment, VoicesConfig
@@ -22,16 +22,17 @@ def apply_fixes(
     matched no quote (a voices file may serve several books)."""
     result = list(segments)
     warnings: list[str] = []
+    speaker_of = _resolver(result, config, narrator)
     if config.merge:
-        merged = {name.lower(): target for name, target in config.merge.items()}
+        merged = {name.lower() for name in config.merge}
         used: set[str] = set()
         for number, segment in enumerate(result):
-            target = merged.get(segment.speaker.lower()) if segment.is_dialogue else None
-            if target is not None:
+            if segment.is_dialogue and segment.speaker.lower() in merged:
                 used.add(segment.speaker.lower())
+                target = speaker_of(segment.speaker)
                 result[number] = replace(
                     segment,
-                    speaker=_speaker(target, narrator),
+                    speaker=target,
                     reason=f"voices file: merge {segment.speaker} into {target}",
                 )
         for name in config.merge:
@@ -53,10 +54,32 @@ def apply_fixes(
                 if segment.is_dialogue and segment.quote in matches:
                     result[number] = replace(
                         segment,
-                        speaker=_speaker(fix.speaker, narrator),
+                        speaker=speaker_of(fix.speaker),
                         reason=f"voices file: lines ({fix.where})",
                     )
     return result, warnings
+
+
+def _resolver(
+    segments: Sequence[Segment], config: VoicesConfig, narrator: str | None
+) -> Callable[[str], str]:
+    """Who a name in a fix stands for. Merges are followed to the end of a chain
+    (Tom: Jake, Jake: Ann gives Tom's lines to Ann; a line given to Tom is Ann's too), a
+    cycle stops where it would repeat, and a name in another case is the speaker the
+    attribution found ("jake" is Jake), so one person never becomes two voices."""
+    merge = {name.lower(): target for name, target in config.merge.items()}
+    found = {s.speaker.lower(): s.speaker for s in segments if s.is_dialogue}
+
+    def speaker_of(name: str) -> str:
+        seen = {name.lower()}
+        while name.lower() in merge and merge[name.lower()].lower() not in seen:
+            name = merge[name.lower()]
+            seen.add(name.lower())
+        if name.lower() == NARRATOR:
+            return _speaker(name, narrator)
+        return found.get(name.lower(), name)
+
+    return speaker_of
 
 
 def _speaker(name: str, narrator: str | None) -> str:
@@ -76,10 +99,11 @@ def _quotes(segments: Sequence[Segment]) -> dict[int, str]:
 
 
 def _matches(key: int | str, quote: int, text: str) -> bool:
+    """By id, or by opening words: whole words, so "Yes" is not "Yesterday…"."""
     if isinstance(key, int):
         return key == quote
     opening = _plain(key)
-    return bool(opening) and text.startswith(opening)
+    return bool(opening) and (text == opening or text.startswith(opening + " "))
 
 
 def _plain(text: str) -> str:

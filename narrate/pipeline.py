@@ -49,7 +49,12 @@ from narrate.quotes import segment_book
 from narrate.readers import read_book
 from narrate.speakers import attribute
 from narrate.tags import TrackTags, read_cover, write_tags
-from narrate.voices_file import NewCharacter, add_characters, write_atomically
+from narrate.voices_file import (
+    NewCharacter,
+    add_characters,
+    check_writable,
+    write_atomically,
+)
 
 
 @dataclass(frozen=True)
@@ -228,9 +233,11 @@ def cast(
     (``voices``, default ``./voices.yaml``, started from the built-in one). Run again, it
     adds only characters the file does not have yet and leaves everything else as written."""
     target = Path(voices) if voices is not None else Path.cwd() / DEFAULT_VOICES_NAME
+    check_writable(target)
     source = target if target.is_file() else default_voices_path()
     try:
-        text = source.read_text(encoding="utf-8")
+        # Bytes, not text mode: a file with CRLF line endings must keep them.
+        text = source.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{source}: cannot read the voices file: {error}") from None
     loaded = parse_voices(text, str(target))
@@ -469,7 +476,7 @@ def _speak_quotes(
 ) -> ChapterAudio:
     """The quotes as one short track, assembled like a chapter, so they sound as in a
     render: a paragraph's pause between quotes, a sentence's between the parts of one, the
-    same loudness."""
+    same loudness, names said as the voices file's pronunciations say."""
     kind = NARRATION if name == NARRATOR else DIALOGUE
     segments = [
         Segment(kind, 0, len(part), part, chapter=1, scene=0, paragraph=number, speaker=name)
@@ -483,4 +490,5 @@ def _speak_quotes(
         Cast(narrator=profile, speakers={name: profile}),
         replace(config.pauses, chapter=PREVIEW_TAIL_SECONDS),
         engine,
+        pronunciations=config.pronunciations,
     )

@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import re
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,41 +38,68 @@ class NewCharacter:
 
 def add_characters(text: str, new: Iterable[NewCharacter], name: str = "voices.yaml") -> str:
     """``text`` with an entry for each new character at the end of its ``characters:``
-    block (made if missing). Everything else is left as written."""
+    block (made if missing). Everything else is left as written, line endings included."""
     new = list(new)
     if not new:
         return text
     data = YAML(typ="rt").load(text) or CommentedMap()
+    newline = _newline(text)
     lines = text.splitlines(keepends=True)
-    if lines and not lines[-1].endswith("\n"):
-        lines[-1] += "\n"
+    if lines and not lines[-1].endswith(("\n", "\r")):
+        lines[-1] += newline
     if "characters" not in data:
         if lines and lines[-1].strip():
-            lines.append("\n")
-        lines.append("characters:\n")
-        lines.extend(_entry(c, 2) for c in new)
+            lines.append(newline)
+        lines.append("characters:" + newline)
+        lines.extend(_entry(c, 2, newline) for c in new)
         return _checked("".join(lines), new, name)
     key_line = data.lc.key("characters")[0]
     node = data["characters"]
-    if isinstance(node, CommentedMap) and not node:
-        # "characters: {}  # comment" -> "characters:  # comment", entries below it.
-        lines[key_line] = re.sub(r"\s*\{\s*\}", "", lines[key_line], count=1)
+    if node is None or (isinstance(node, CommentedMap) and not node):
+        # "characters: {}  # comment" or "characters: ~" -> "characters:  # comment",
+        # entries below it.
+        lines[key_line] = _without_empty_value(lines[key_line], data, key_line, name)
         at, indent = key_line + 1, 2
     elif isinstance(node, CommentedMap) and node.fa.flow_style():
-        raise ConfigError(
-            f"{name}:{key_line + 1}: characters: written inline ({{…}}); write one "
-            "character per line so narrate can add to it"
-        )
-    elif node is None:
-        at, indent = key_line + 1, 2
+        raise ConfigError(_inline_message(name, key_line))
     elif isinstance(node, CommentedMap):
         first = next(iter(node))
         indent = node.lc.key(first)[1]
         at = _block_end(lines, key_line)
     else:
         raise ConfigError(f"{name}:{key_line + 1}: characters: must be a mapping")
-    lines[at:at] = [_entry(c, indent) for c in new]
+    lines[at:at] = [_entry(c, indent, newline) for c in new]
     return _checked("".join(lines), new, name)
+
+
+def _newline(text: str) -> str:
+    """The file's own line ending, so the lines added match it (a file edited on Windows
+    keeps its CRLF)."""
+    first = re.search(r"\r\n|\n|\r", text)
+    return first.group(0) if first else "\n"
+
+
+_EMPTY_VALUE = re.compile(r"(?:~|null|Null|NULL|\{\s*\})(?=\s*(?:#|$))")
+
+
+def _without_empty_value(line: str, data: CommentedMap, key_line: int, name: str) -> str:
+    """The ``characters:`` key line without its empty value (``{}``, ``~``, ``null``), so
+    entries can follow it on the next lines; a comment after it stays."""
+    value_line, column = data.lc.value("characters")
+    rest = line[column:].strip()
+    if value_line != key_line or not rest or rest.startswith("#"):
+        return line  # "characters:" alone, or with only a comment
+    empty = _EMPTY_VALUE.match(line, column)
+    if empty is None:  # "characters: {" with its "}" on a later line
+        raise ConfigError(_inline_message(name, key_line))
+    return line[:column].rstrip(" ") + line[empty.end() :]
+
+
+def _inline_message(name: str, key_line: int) -> str:
+    return (
+        f"{name}:{key_line + 1}: characters: written inline ({{…}}); write one "
+        "character per line so narrate can add to it"
+    )
 
 
 def _block_end(lines: list[str], key_line: int) -> int:
@@ -88,7 +116,7 @@ def _block_end(lines: list[str], key_line: int) -> int:
     return end
 
 
-def _entry(character: NewCharacter, indent: int) -> str:
+def _entry(character: NewCharacter, indent: int, newline: str = "\n") -> str:
     profile = character.profile
     fields = [
         f"voice: {_scalar(profile.voice)}",
@@ -100,7 +128,7 @@ def _entry(character: NewCharacter, indent: int) -> str:
     if character.aliases:
         fields.append(f"aliases: [{', '.join(_scalar(a) for a in character.aliases)}]")
     note = f"  # {character.note}" if character.note else ""
-    return f"{' ' * indent}{_scalar(character.name)}: {{{', '.join(fields)}}}{note}\n"
+    return f"{' ' * indent}{_scalar(character.name)}: {{{', '.join(fields)}}}{note}{newline}"
 
 
 _PLAIN = re.compile(r"[A-Za-z][\w.'+-]*(?: [\w.'+-]+)*")
@@ -123,13 +151,35 @@ def _checked(text: str, new: list[NewCharacter], name: str) -> str:
     return text
 
 
+def check_writable(path: Path) -> None:
+    """ConfigError (exit 2) unless ``path`` can be written: checked before a book is read,
+    so a voices file in a missing folder, or one the user made read-only to keep it as it
+    is, stops the command before it does anything. Root may write anything, so a file with
+    no write permission bit counts as read-only too, as editors treat it."""
+    real = Path(os.path.realpath(path))
+    if not real.parent.is_dir():
+        raise ConfigError(f"{path}: no such folder for the voices file: {real.parent}")
+    if real.exists() and (not os.access(real, os.W_OK) or not real.stat().st_mode & stat.S_IWUSR):
+        raise ConfigError(
+            f"{path}: the voices file is read-only; make it writable or give another --voices"
+        )
+
+
 def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file, so it is never half written."""
-    partial = path.with_name(f".{path.name}.part")
+    """Write ``text`` to ``path`` through a temporary file, so it is never half written,
+    not even on Ctrl-C. A symbolic link is written through (the file it points to is
+    replaced, the link stays), and the file keeps its permissions."""
+    check_writable(path)
+    real = Path(os.path.realpath(path))
+    partial = real.with_name(f".{real.name}.part")
     try:
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, path)
-    except OSError as error:
+        partial.write_bytes(text.encode("utf-8"))
+        if real.exists():
+            os.chmod(partial, stat.S_IMODE(real.stat().st_mode))
+        os.replace(partial, real)
+    except BaseException as error:
         with contextlib.suppress(OSError):
             partial.unlink(missing_ok=True)
-        raise NarrateError(f"{path}: cannot write: {error.strerror or error}") from None
+        if isinstance(error, OSError):
+            raise NarrateError(f"{path}: cannot write: {error.strerror or error}") from None
+        raise
