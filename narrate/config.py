@@ -12,6 +12,7 @@ scalars and never Python objects; tagged values (``!!python/object``) are refuse
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -67,6 +68,13 @@ class LoadedVoices:
 def default_voices_path() -> Path:
     """The voices file shipped inside the package."""
     return Path(str(resources.files("narrate").joinpath(DEFAULT_NAME)))
+
+
+@functools.cache
+def _default_pools() -> tuple[tuple[str, tuple[VoiceProfile, ...]], ...]:
+    """The pools of the built-in voices file."""
+    text = default_voices_path().read_text(encoding="utf-8")
+    return tuple(parse_voices(text, str(default_voices_path())).config.pools.items())
 
 
 def find_voices_file(explicit: str | Path | None, cwd: Path | None = None) -> Path:
@@ -145,7 +153,12 @@ class _Checker:
                 "missing; give the narrator's voice, e.g. narrator: {voice: en-us+m3, rate: 170}",
             )
         characters = self._characters(data.get("characters"), _key_line(data, "characters"))
-        pools = self._pools(data.get("pools"), _key_line(data, "pools"))
+        if "pools" in data:
+            pools = self._pools(data["pools"], _key_line(data, "pools"))
+        else:
+            # A file that leaves pools out still gives unlisted speakers voices of their
+            # own, never the narrator's: the built-in pools.
+            pools = dict(_default_pools())
         pauses = self._pauses(data.get("pauses"), _key_line(data, "pauses"))
         lines = self._lines(data.get("lines"), _key_line(data, "lines"))
         merge = self._merge(data.get("merge"), _key_line(data, "merge"))

@@ -61,7 +61,7 @@ def screenplay(script: Script, explain: bool = False, spoken: bool = False) -> I
         if not text:
             continue
         if segment.heading:
-            yield f"## {text}"
+            yield f"## {text.lstrip('#').strip() if not words else text}"
         elif segment.is_dialogue:
             name = segment.speaker.upper() if segment.speaker != NARRATOR else "NARRATOR (I)"
             yield f"{name}: {text}"

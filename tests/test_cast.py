@@ -314,3 +314,13 @@ def test_chapter_ranges_join_runs():
 
     assert chapter_ranges((1, 2, 3, 5, 7, 8)) == "1-3, 5, 7-8"
     assert chapter_ranges(()) == ""
+
+
+def test_a_voices_file_without_pools_uses_the_built_in_ones(runner, tmp_path):
+    """Nobody unlisted speaks in the narrator's voice, even when the file has no pools."""
+    story = write(tmp_path, "ferry.txt", FIRST)
+    voices = _voices_with(tmp_path, "characters:\n  Lena Hart: {voice: en-us+f5}\n")
+    records = script_records(runner, story, voices)
+    osric = {r["voice"] for r in records if r["speaker"] == "Osric Vane"}
+    assert len(osric) == 1 and not osric.pop().startswith("en-us+m3/")
+    assert load_voices(voices).config.pools == load_voices(default_voices_path()).config.pools
