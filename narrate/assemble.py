@@ -12,6 +12,7 @@ pydub holds the pieces (speech and silences) and joins them.
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from narrate import loudness
+from narrate.cache import SpeechCache, speech_key
 from narrate.engine import Engine
 from narrate.model import Cast, Chapter, ChapterMark, Pauses, Pronunciations, Segment
 from narrate.spoken import sentences, spoken_text
@@ -104,9 +106,12 @@ def assemble_chapter(
     engine: Engine,
     progress: Callable[[int], None] | None = None,
     pronunciations: Pronunciations = (),
+    cache: SpeechCache | None = None,
 ) -> ChapterAudio:
     """Speak a chapter's segments and join them into one normalised track, saying the
-    words of ``pronunciations`` as the voices file says."""
+    words of ``pronunciations`` as the voices file says. Speech found in ``cache`` is not
+    synthesized again; what is synthesized is added to it."""
+    cache = cache or SpeechCache(None)
     rate = engine.sample_rate
     parts: list[AudioSegment] = []
     timeline: list[TimedSegment] = []
@@ -119,7 +124,7 @@ def assemble_chapter(
             progress(1)
         if not text:
             continue
-        speech = _speak(text, segment, cast, pauses, engine)
+        speech = _cached_speech(text, segment, cast, pauses, engine, cache)
         if speech is None:
             continue
         gap = _silence(pause_between(previous, segment, pauses), rate)
@@ -144,6 +149,58 @@ def assemble_chapter(
     duration_ms = _ms(len(samples), rate)
     marks = _marks(chapter, scene_starts, duration_ms)
     return ChapterAudio(chapter, samples, rate, marks, tuple(timeline))
+
+
+def engine_identity(engine: Engine) -> str:
+    """What in an engine decides how it sounds: its name and version."""
+    return f"{engine.name} {getattr(engine, 'version', '')}".strip()
+
+
+def segment_key(text: str, segment: Segment, cast: Cast, pauses: Pauses, engine: Engine) -> str:
+    """The speech cache key of a segment, as spoken by ``engine``."""
+    profile = cast.profile_for(segment.speaker)
+    return speech_key(text, profile, pauses.sentence, engine_identity(engine), engine.sample_rate)
+
+
+def chapter_key(
+    chapter: Chapter,
+    segments: Sequence[Segment],
+    cast: Cast,
+    pauses: Pauses,
+    engine: Engine,
+    pronunciations: Pronunciations = (),
+) -> str:
+    """A hash of everything a chapter's audio is made from: each segment's speech key, in
+    order, where the speaker changes and the pauses. Equal keys, equal audio."""
+    digest = hashlib.sha256()
+    digest.update(repr((ENCODE_TARGET_LUFS, ENCODE_MAX_TRUE_PEAK, pauses)).encode())
+    for segment in segments:
+        text = spoken_text(segment, chapter.title, pronunciations)
+        if text:
+            key = segment_key(text, segment, cast, pauses, engine)
+            digest.update(f"{key} {segment.speaker} {segment.paragraph} {segment.scene}".encode())
+    return digest.hexdigest()
+
+
+def _cached_speech(
+    text: str, segment: Segment, cast: Cast, pauses: Pauses, engine: Engine, cache: SpeechCache
+) -> AudioSegment | None:
+    """A segment's speech from the cache, or synthesized and cached."""
+    key = segment_key(text, segment, cast, pauses, engine)
+    pcm = cache.get(key)
+    if pcm is None:
+        speech = _speak(text, segment, cast, pauses, engine)
+        pcm = (
+            np.frombuffer(speech.raw_data, dtype=np.int16)
+            if speech is not None
+            else np.zeros(0, np.int16)
+        )
+        cache.put(key, pcm)
+    if pcm.size == 0:
+        return None
+    return AudioSegment(
+        data=pcm.tobytes(), sample_width=2, frame_rate=engine.sample_rate, channels=1
+    )
 
 
 def _speak(

@@ -116,8 +116,27 @@ _keep_notes = click.option(
 @click.option("--series", default=None, help="Series name, for the series tag.")
 @click.option("--series-part", default=None, help="Part of the series, e.g. 2.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, no summary.")
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where synthesized speech is kept (default: the per-user cache folder).",
+)
+@click.option("--no-cache", is_flag=True, help="Synthesize everything; keep nothing.")
 def render(
-    input_path, voices, out, title, author, cover, bitrate, keep_notes, series, series_part, quiet
+    input_path,
+    voices,
+    out,
+    title,
+    author,
+    cover,
+    bitrate,
+    keep_notes,
+    series,
+    series_part,
+    quiet,
+    cache_dir,
+    no_cache,
 ):
     """Render INPUT into OUT/<Author>/<Title>/NN - <Chapter>.mp3."""
     from narrate.pipeline import render as render_book
@@ -136,6 +155,8 @@ def render(
         series=series,
         series_part=series_part,
         progress=bar.update if bar else None,
+        cache_dir=cache_dir,
+        use_cache=not no_cache,
     )
     if bar:
         bar.finish()
@@ -144,7 +165,9 @@ def render(
         return
     click.echo(
         f"Rendered {len(result.tracks)} chapter{'s' * (len(result.tracks) != 1)}, "
-        f"{_clock(result.duration)} of audio, in {time.monotonic() - started:.1f} s."
+        f"{_clock(result.duration)} of audio, in {time.monotonic() - started:.1f} s "
+        f"({result.synthesized} segments synthesized, {result.reused} from the cache, "
+        f"{len(result.kept)} chapter{'s' * (len(result.kept) != 1)} already up to date)."
     )
     for line in cast_table(result.script):
         click.echo(line)
@@ -231,6 +254,39 @@ def cast(input_path, voices, title, author, keep_notes):
         f"character{'s' * (added != 1)} (+); the narrator is "
         f"{result.script.cast.narrator.id}. Edit it, then render again."
     )
+
+
+@main.group()
+def cache():
+    """The cache of synthesized speech that makes re-renders fast."""
+
+
+_cache_dir = click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The cache folder (default: the per-user cache folder).",
+)
+
+
+@cache.command("info")
+@_cache_dir
+def cache_info_command(cache_dir):
+    """Where the cache is, and how much it holds."""
+    from narrate.cache import cache_info
+
+    info = cache_info(cache_dir)
+    click.echo(f"{info.folder}: {info.entries} segments, {info.size / 1e6:.1f} MB")
+
+
+@cache.command("clear")
+@_cache_dir
+def cache_clear_command(cache_dir):
+    """Remove every cached segment."""
+    from narrate.cache import clear_cache
+
+    info = clear_cache(cache_dir)
+    click.echo(f"{info.folder}: removed {info.entries} segments, {info.size / 1e6:.1f} MB")
 
 
 def _warn(warnings) -> None:

@@ -10,13 +10,18 @@ the command line, which is a thin shell over them.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from narrate.assemble import ChapterAudio, TimedSegment, assemble_chapter
+from mutagen import MutagenError
+from mutagen.mp3 import MP3
+
+from narrate.assemble import ChapterAudio, TimedSegment, assemble_chapter, chapter_key
 from narrate.audition import find_voice, first_quotes, greeting
+from narrate.cache import FORMAT_VERSION, open_cache
 from narrate.casting import (
     cast_voices,
     configured_name,
@@ -44,11 +49,11 @@ from narrate.model import (
     VoiceProfile,
     VoicesConfig,
 )
-from narrate.mp3 import DEFAULT_BITRATE, check_bitrate, encode_mp3
+from narrate.mp3 import DEFAULT_BITRATE, DEFAULT_QUALITY, check_bitrate, encode_mp3
 from narrate.quotes import segment_book
 from narrate.readers import read_book
 from narrate.speakers import attribute
-from narrate.tags import TrackTags, read_cover, write_tags
+from narrate.tags import TrackTags, read_cover, read_made_from, write_tags
 from narrate.voices_file import (
     NewCharacter,
     add_characters,
@@ -75,6 +80,11 @@ class RenderResult:
     script: Script
     folder: Path
     tracks: tuple[Track, ...]
+    #: Segments synthesized, and segments whose speech came from the cache.
+    synthesized: int = 0
+    reused: int = 0
+    #: Chapter files already up to date, left as they were.
+    kept: tuple[Path, ...] = ()
 
     @property
     def duration(self) -> float:
@@ -303,12 +313,19 @@ def render(
     series_part: str | None = None,
     engine: Engine | None = None,
     progress: Progress | None = None,
+    cache_dir: str | Path | None = None,
+    use_cache: bool = True,
 ) -> RenderResult:
     """Render a story into ``OUT/<Author>/<Title>/NN - <Chapter>.mp3``, one per chapter.
 
     Every file is written under a temporary name and renamed into place only when it is
     complete and tagged, so an interrupted render never leaves a half-written MP3.
+    Segment speech is cached (``cache_dir``, default the per-user cache folder), and a
+    chapter file whose recorded making matches what it would be made from now is kept as
+    it is: after a casting tweak only what changed is synthesized and encoded, and an
+    interrupted render resumes.
     """
+    cache = open_cache(cache_dir, use_cache)
     engine = engine or get_engine()
     check_bitrate(bitrate, engine.sample_rate)
     cover_image = read_cover(cover) if cover is not None else None
@@ -325,12 +342,34 @@ def render(
         ) from None
     total = len(book.chapters)
     tracks: list[Track] = []
+    kept: list[Path] = []
     if progress:
         progress("book", 0, sum(1 for s in result_script.segments if s.spoken))
     for chapter in book.chapters:
         segments = result_script.chapter_segments(chapter.number)
         if progress:
             progress("chapter", chapter.number, len(segments))
+        target = folder / track_name(chapter.number, total, chapter.title)
+        tags = _track_tags(chapter, book, result_script, total, cover_image, series, series_part)
+        made_from = _made_from(
+            chapter_key(
+                chapter,
+                segments,
+                result_script.cast,
+                result_script.pauses,
+                engine,
+                result_script.pronunciations,
+            ),
+            tags,
+            bitrate,
+        )
+        if read_made_from(target) == made_from:
+            kept.append(target)
+            tracks.append(Track(target, chapter.title, _duration(target)))
+            if progress:
+                progress("segment", len(segments), 0)
+                progress("written", chapter.number, total)
+            continue
         audio = assemble_chapter(
             chapter,
             segments,
@@ -339,50 +378,64 @@ def render(
             engine,
             progress=(lambda n: progress("segment", n, 0)) if progress else None,
             pronunciations=result_script.pronunciations,
+            cache=cache,
         )
-        target = folder / track_name(chapter.number, total, chapter.title)
-        _write_track(
-            audio, target, book, result_script, total, bitrate, cover_image, series, series_part
-        )
+        tags = replace(tags, marks=audio.marks, made_from=made_from)
+        _write_track(audio, target, tags, bitrate)
         tracks.append(Track(target, chapter.title, audio.duration, audio.timeline))
         if progress:
             progress("written", chapter.number, total)
     _remove_stale_tracks(folder, {t.path.name for t in tracks})
-    return RenderResult(result_script, folder, tuple(tracks))
+    return RenderResult(result_script, folder, tuple(tracks), cache.misses, cache.hits, tuple(kept))
 
 
-def _write_track(
-    audio: ChapterAudio,
-    target: Path,
+def _track_tags(
+    chapter,
     book: Book,
     result_script: Script,
     total: int,
-    bitrate: int,
     cover_image: tuple[bytes, str] | None,
     series: str | None,
     series_part: str | None,
-) -> None:
+) -> TrackTags:
+    """A chapter file's tags, all but the chapter marks (which come with its audio)."""
+    return TrackTags(
+        title=chapter.title,
+        album=book.title,
+        author=book.author,
+        narrator=_narrator_credit(result_script),
+        track=chapter.number,
+        total_tracks=total,
+        description=book.description,
+        language=_iso639_2(book.language),
+        series=series or book.series,
+        series_part=series_part or book.series_part,
+        cover=cover_image[0] if cover_image else None,
+        cover_mime=cover_image[1] if cover_image else "image/jpeg",
+    )
+
+
+def _made_from(audio_key: str, tags: TrackTags, bitrate: int) -> str:
+    """A hash of a chapter file's audio key, its tags and the encoding settings."""
+    digest = hashlib.sha256(audio_key.encode())
+    digest.update(repr(replace(tags, cover=None)).encode())
+    digest.update(hashlib.sha256(tags.cover or b"").digest())
+    digest.update(f"{bitrate} {DEFAULT_QUALITY} {FORMAT_VERSION}".encode())
+    return digest.hexdigest()
+
+
+def _duration(path: Path) -> float:
+    try:
+        return float(MP3(str(path)).info.length)
+    except (MutagenError, OSError):
+        return 0.0
+
+
+def _write_track(audio: ChapterAudio, target: Path, tags: TrackTags, bitrate: int) -> None:
     partial = target.with_name(f".{target.name}.part")
     try:
         encode_mp3(audio.samples, audio.rate, partial, bitrate=bitrate)
-        write_tags(
-            partial,
-            TrackTags(
-                title=audio.chapter.title,
-                album=book.title,
-                author=book.author,
-                narrator=_narrator_credit(result_script),
-                track=audio.chapter.number,
-                total_tracks=total,
-                description=book.description,
-                language=_iso639_2(book.language),
-                series=series or book.series,
-                series_part=series_part or book.series_part,
-                cover=cover_image[0] if cover_image else None,
-                cover_mime=cover_image[1] if cover_image else "image/jpeg",
-                marks=audio.marks,
-            ),
-        )
+        write_tags(partial, tags)
         os.replace(partial, target)
     except BaseException as error:
         with contextlib.suppress(OSError):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import mutagen
 import mutagen.id3
 import mutagen.mp3
 from mutagen.id3 import (
@@ -66,6 +67,8 @@ class TrackTags:
     cover: bytes | None = None
     cover_mime: str = "image/jpeg"
     marks: tuple[ChapterMark, ...] = ()
+    #: A hash of everything the file is made from, so a render can tell it is up to date.
+    made_from: str | None = None
 
 
 # --- how values are stored in ID3 ------------------------------------------------------------
@@ -161,6 +164,9 @@ class Field:
 
 
 #: Every field written, once. (Chapter marks are structure, not a field: see write_tags.)
+#: The user text frame (TXXX) that records what a chapter file was made from.
+MADE_FROM = "narrate-made-from"
+
 FIELDS: tuple[Field, ...] = (
     Field("title", id3=Id3Text("TIT2")),
     Field("album", id3=Id3Text("TALB")),
@@ -173,6 +179,7 @@ FIELDS: tuple[Field, ...] = (
     Field("year", id3=Id3Text("TYER")),
     Field("series", id3=Id3UserText("series")),
     Field("series_part", id3=Id3UserText("series-part")),
+    Field("made_from", id3=Id3UserText(MADE_FROM)),
     Field(
         "cover",
         id3=Id3Picture(PictureType.COVER_FRONT),
@@ -363,3 +370,14 @@ def _encoding(text: str) -> Encoding:
 
 def _is_language_code(code: str) -> bool:
     return len(code) == 3 and code.isascii() and code.isalpha()
+
+
+def read_made_from(path: str | Path) -> str | None:
+    """What an earlier render recorded as the file's making (see TrackTags.made_from), or
+    None when the file is missing, unreadable or not narrate's."""
+    try:
+        tags = ID3(str(path))
+    except (mutagen.MutagenError, OSError):
+        return None
+    frames = tags.getall(f"TXXX:{MADE_FROM}")
+    return str(frames[0].text[0]) if frames and frames[0].text else None

@@ -1,0 +1,139 @@
+"""The speech cache: each segment's finished speech, stored by what made it.
+
+A segment's audio depends only on the words spoken, the voice profile, the pause between
+its sentences, and the engine (name and version) with its sample rate; the key is a hash
+of exactly those. So after a casting tweak only the segments whose voice or words changed
+are synthesized again, and an interrupted render picks up where it stopped. Entries are
+raw 16-bit PCM files, written under a temporary name and renamed into place, in a per-user
+cache folder (``platformdirs``) unless ``--cache-dir`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import platformdirs
+
+from narrate.errors import ConfigError
+from narrate.model import VoiceProfile
+
+#: Changes whenever what a cached entry holds changes (trimming, normalisation…).
+FORMAT_VERSION = 1
+_SUFFIX = ".pcm"
+
+
+#: An environment variable that moves the default cache folder (tests, shared machines).
+CACHE_ENV = "NARRATE_CACHE_DIR"
+
+
+def default_cache_dir() -> Path:
+    """$NARRATE_CACHE_DIR, else the per-user cache folder: ~/.cache/narrate on Linux, and
+    the like elsewhere."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    return Path(platformdirs.user_cache_dir("narrate", appauthor=False))
+
+
+def speech_key(
+    text: str, profile: VoiceProfile, sentence_pause: float, engine: str, rate: int
+) -> str:
+    """The cache key of one segment's speech."""
+    what = {
+        "format": FORMAT_VERSION,
+        "text": text,
+        "voice": profile.id,
+        "sentence_pause": round(sentence_pause, 4),
+        "engine": engine,
+        "rate": rate,
+    }
+    return hashlib.sha256(json.dumps(what, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+@dataclass
+class SpeechCache:
+    """Segment speech on disk. ``hits`` and ``misses`` count lookups, for progress and
+    tests; a cache with no folder (``--no-cache``) stores nothing."""
+
+    folder: Path | None
+    hits: int = 0
+    misses: int = 0
+    _checked: bool = field(default=False, repr=False)
+
+    def get(self, key: str) -> np.ndarray | None:
+        if self.folder is None:
+            self.misses += 1
+            return None
+        try:
+            data = self._path(key).read_bytes()
+        except OSError:
+            self.misses += 1
+            return None
+        self.hits += 1
+        return np.frombuffer(data, dtype=np.int16)
+
+    def put(self, key: str, pcm: np.ndarray) -> None:
+        if self.folder is None:
+            return
+        path = self._path(key)
+        partial = path.with_name(f".{path.name}.{os.getpid()}.part")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial.write_bytes(np.ascontiguousarray(pcm, dtype=np.int16).tobytes())
+            os.replace(partial, path)
+        except OSError:
+            # A full or read-only cache only costs speed: the render goes on.
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
+
+    def _path(self, key: str) -> Path:
+        assert self.folder is not None
+        return self.folder / "speech" / key[:2] / f"{key}{_SUFFIX}"
+
+
+def open_cache(folder: str | Path | None, enabled: bool = True) -> SpeechCache:
+    """The cache at ``folder`` (default: the per-user one), or a cache that keeps nothing."""
+    if not enabled:
+        return SpeechCache(None)
+    path = Path(folder) if folder is not None else default_cache_dir()
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{path}: the cache folder is a file")
+    return SpeechCache(path)
+
+
+@dataclass(frozen=True)
+class CacheInfo:
+    folder: Path
+    entries: int
+    size: int
+
+
+def cache_info(folder: str | Path | None = None) -> CacheInfo:
+    """How many segments the cache holds and how many bytes they take."""
+    path = Path(folder) if folder is not None else default_cache_dir()
+    entries = size = 0
+    speech = path / "speech"
+    if speech.is_dir():
+        for item in speech.glob(f"*/*{_SUFFIX}"):
+            entries += 1
+            size += item.stat().st_size
+    return CacheInfo(path, entries, size)
+
+
+def clear_cache(folder: str | Path | None = None) -> CacheInfo:
+    """Remove every cached segment; returns what there was."""
+    info = cache_info(folder)
+    speech = info.folder / "speech"
+    if speech.is_dir():
+        for item in speech.glob("*/*"):
+            with contextlib.suppress(OSError):
+                item.unlink()
+        for shard in speech.iterdir():
+            with contextlib.suppress(OSError):
+                shard.rmdir()
+    return info

@@ -1,0 +1,170 @@
+"""The speech cache and up-to-date chapters: a casting tweak re-synthesizes only the
+speaker it touches, an unchanged book is not re-encoded, and an interrupted render
+resumes to the same files. Real engine; a small story written for the tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import miniaudio
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import narrate
+from narrate import assemble
+from narrate.cache import SpeechCache, cache_info, clear_cache, speech_key
+from narrate.cli import main
+from narrate.model import VoiceProfile
+
+STORY = """Title: Two Rooms
+Author: Ada Quill
+
+Chapter 1
+
+Rosa filled the kettle. Owen sat by the window.
+
+"Is it ready?" asked Owen.
+
+"Nearly," said Rosa.
+
+Chapter 2
+
+The rain went on all afternoon.
+
+"More tea?" said Rosa.
+
+"Please," said Owen.
+
+"Here you are," said Rosa.
+"""
+
+
+@pytest.fixture
+def story(tmp_path):
+    path = tmp_path / "rooms.txt"
+    path.write_text(STORY, encoding="utf-8")
+    return path
+
+
+def voices(tmp_path: Path, rosa: str = "en-us+f3") -> Path:
+    path = tmp_path / "voices.yaml"
+    path.write_text(
+        "narrator: {voice: en-us+m3}\n"
+        "characters:\n"
+        f"  Rosa: {{voice: {rosa}}}\n"
+        "  Owen: {voice: en-gb-x-rp+m7}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def render(story: Path, tmp_path: Path, **options):
+    if "voices" not in options:
+        options["voices"] = voices(tmp_path)
+    options.setdefault("cache_dir", tmp_path / "cache")
+    return narrate.render(story, out=tmp_path / "out", **options)
+
+
+def samples(path: Path) -> np.ndarray:
+    return np.asarray(miniaudio.mp3_read_file_s16(str(path)).samples, dtype=np.int16)
+
+
+def test_a_changed_voice_resynthesizes_only_that_speakers_segments(story, tmp_path):
+    first = render(story, tmp_path)
+    assert first.synthesized > 0
+    rosa_lines = sum(1 for s in first.script.segments if s.speaker == "Rosa")
+    second = render(story, tmp_path, voices=voices(tmp_path, rosa="en-us+f5"))
+    assert second.synthesized == rosa_lines == 3
+    assert second.reused == first.synthesized + first.reused - rosa_lines
+    assert second.kept == ()  # Rosa speaks in both chapters
+
+
+def test_an_unchanged_book_keeps_its_files(story, tmp_path):
+    first = render(story, tmp_path)
+    stamps = {t.path: t.path.stat().st_mtime_ns for t in first.tracks}
+    again = render(story, tmp_path)
+    assert again.synthesized == 0 and set(again.kept) == set(stamps)
+    assert {t.path: t.path.stat().st_mtime_ns for t in again.tracks} == stamps
+    assert [round(t.duration, 1) for t in again.tracks] == [
+        round(t.duration, 1) for t in first.tracks
+    ]
+
+
+def test_a_changed_pause_reencodes_without_resynthesizing(story, tmp_path):
+    render(story, tmp_path)
+    path = voices(tmp_path)
+    path.write_text(path.read_text() + "pauses: {paragraph: 1.2}\n", encoding="utf-8")
+    again = render(story, tmp_path, voices=path)
+    assert again.synthesized == 0 and again.kept == ()
+
+
+def test_the_cache_gives_back_the_same_audio(story, tmp_path):
+    """espeak's output for one text varies by a few samples from call to call; cached
+    speech makes a render repeatable to the sample."""
+    first = render(story, tmp_path)
+    second = narrate.render(
+        story, out=tmp_path / "again", voices=voices(tmp_path), cache_dir=tmp_path / "cache"
+    )
+    assert second.synthesized == 0
+    for one, other in zip(first.tracks, second.tracks, strict=True):
+        assert np.array_equal(samples(one.path), samples(other.path))
+
+
+def test_an_interrupted_render_resumes_where_it_stopped(story, tmp_path, monkeypatch):
+    calls = {"n": 0}
+    real = assemble._speak
+
+    def stop_in_chapter_two(text, segment, *args):
+        if segment.chapter == 2:
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise KeyboardInterrupt
+        return real(text, segment, *args)
+
+    monkeypatch.setattr(assemble, "_speak", stop_in_chapter_two)
+    with pytest.raises(KeyboardInterrupt):
+        render(story, tmp_path)
+    monkeypatch.setattr(assemble, "_speak", real)
+    out = tmp_path / "out" / "Ada Quill" / "Two Rooms"
+    assert sorted(p.name for p in out.iterdir()) == ["01 - Chapter 1.mp3"]  # no partial file
+    chapter_one = (out / "01 - Chapter 1.mp3").read_bytes()
+    resumed = render(story, tmp_path)
+    assert [p.name for p in resumed.kept] == ["01 - Chapter 1.mp3"]
+    assert (out / "01 - Chapter 1.mp3").read_bytes() == chapter_one
+    assert resumed.reused >= 1  # chapter 2's first segment was cached before the stop
+    whole = narrate.render(story, out=tmp_path / "whole", voices=voices(tmp_path), use_cache=False)
+    for one, other in zip(resumed.tracks, whole.tracks, strict=True):
+        assert abs(one.duration - other.duration) < 0.05  # the same book, to espeak's jitter
+
+
+def test_the_key_changes_with_what_is_said_and_how():
+    profile = VoiceProfile("en-us+f3", 175, 50)
+    key = speech_key("Hello.", profile, 0.25, "pyttsx3-espeak 1", 22050)
+    assert key == speech_key("Hello.", profile, 0.25, "pyttsx3-espeak 1", 22050)
+    assert key != speech_key("Hello!", profile, 0.25, "pyttsx3-espeak 1", 22050)
+    assert key != speech_key("Hello.", VoiceProfile("en-us+f3", 176, 50), 0.25, "e 1", 22050)
+    assert key != speech_key("Hello.", profile, 0.3, "pyttsx3-espeak 1", 22050)
+    assert key != speech_key("Hello.", profile, 0.25, "pyttsx3-espeak 2", 22050)
+
+
+def test_a_cache_that_cannot_be_written_only_costs_speed(tmp_path):
+    blocker = tmp_path / "cache"
+    blocker.mkdir()
+    (blocker / "speech").write_text("not a folder")
+    cache = SpeechCache(blocker)
+    cache.put("ab" * 32, np.arange(10, dtype=np.int16))
+    assert cache.get("ab" * 32) is None and cache.misses == 1
+
+
+def test_cache_info_and_clear(story, tmp_path):
+    render(story, tmp_path)
+    info = cache_info(tmp_path / "cache")
+    assert info.entries > 0 and info.size > 0
+    runner = CliRunner()
+    shown = runner.invoke(main, ["cache", "info", "--cache-dir", str(tmp_path / "cache")])
+    assert shown.exit_code == 0 and f"{info.entries} segments" in shown.output
+    cleared = runner.invoke(main, ["cache", "clear", "--cache-dir", str(tmp_path / "cache")])
+    assert cleared.exit_code == 0 and f"removed {info.entries} segments" in cleared.output
+    assert cache_info(tmp_path / "cache").entries == 0
+    assert clear_cache(tmp_path / "nowhere").entries == 0
