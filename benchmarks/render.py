@@ -163,36 +163,38 @@ def _machine() -> str:
 
 
 def baseline(text_path: Path, mp3_path: Path) -> None:
-    """espeak-ng in one voice over the whole text, into LAME: the single-voice pipeline."""
+    """espeak-ng in one voice over the whole text, streamed into LAME: the single-voice
+    pipeline, as `espeak-ng -f book.txt -w book.wav && lame book.wav` would do it."""
     import espeakng_loader
     import lameenc
 
     espeak = ctypes.cdll.LoadLibrary(espeakng_loader.get_library_path())
-    chunks: list[bytes] = []
-    callback_type = ctypes.CFUNCTYPE(
-        ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p
-    )
-
-    def collect(wav, count, _events):
-        if wav and count > 0:
-            chunks.append(ctypes.string_at(wav, count * 2))
-        return 0
-
-    callback = callback_type(collect)
     synchronous = 2
     rate = espeak.espeak_Initialize(synchronous, 0, espeakng_loader.get_data_path().encode(), 0)
-    espeak.espeak_SetSynthCallback(callback)
-    espeak.espeak_SetVoiceByName(b"en-us")
-    text = text_path.read_text(encoding="utf-8").encode("utf-8") + b"\0"
-    espeak.espeak_Synth(ctypes.c_char_p(text), len(text), 0, 0, 0, 0, None, None)
     encoder = lameenc.Encoder()
     encoder.set_bit_rate(64)
     encoder.set_in_sample_rate(rate)
     encoder.set_channels(1)
     encoder.set_quality(5)
-    pcm = b"".join(chunks)
-    mp3_path.write_bytes(encoder.encode(pcm) + encoder.flush())
-    print(json.dumps({"seconds_of_audio": len(pcm) / 2 / rate}))
+    seconds = [0.0]
+    with mp3_path.open("wb") as mp3:
+        callback_type = ctypes.CFUNCTYPE(
+            ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p
+        )
+
+        def collect(wav, count, _events):
+            if wav and count > 0:
+                mp3.write(encoder.encode(ctypes.string_at(wav, count * 2)))
+                seconds[0] += count / rate
+            return 0
+
+        callback = callback_type(collect)
+        espeak.espeak_SetSynthCallback(callback)
+        espeak.espeak_SetVoiceByName(b"en-us")
+        text = text_path.read_text(encoding="utf-8").encode("utf-8") + b"\0"
+        espeak.espeak_Synth(ctypes.c_char_p(text), len(text), 0, 0, 0, 0, None, None)
+        mp3.write(encoder.flush())
+    print(json.dumps({"seconds_of_audio": seconds[0]}))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,15 @@ import numpy as np
 from narrate import loudness
 from narrate.cache import SpeechCache, speech_key
 from narrate.engine import Engine
-from narrate.model import Cast, Chapter, ChapterMark, Pauses, Pronunciations, Segment
+from narrate.model import (
+    Cast,
+    Chapter,
+    ChapterMark,
+    Pauses,
+    Pronunciations,
+    Segment,
+    VoiceProfile,
+)
 from narrate.spoken import sentences, spoken_text
 
 with warnings.catch_warnings():
@@ -206,12 +214,21 @@ def _cached_speech(
 def _speak(
     text: str, segment: Segment, cast: Cast, pauses: Pauses, engine: Engine
 ) -> AudioSegment | None:
-    """One segment's speech: its sentences, trimmed, with sentence pauses between, at the
-    common loudness."""
-    profile = cast.profile_for(segment.speaker)
+    """One segment's speech, as pydub audio (None when there is nothing to hear)."""
+    speech = speak(text, cast.profile_for(segment.speaker), pauses.sentence, engine)
+    if speech.size == 0:
+        return None
+    return AudioSegment(
+        data=speech.tobytes(), sample_width=2, frame_rate=engine.sample_rate, channels=1
+    )
+
+
+def speak(text: str, profile: VoiceProfile, sentence_pause: float, engine: Engine) -> np.ndarray:
+    """A text's speech: its sentences, trimmed, with sentence pauses between, at the common
+    loudness; empty when there is nothing to hear. What the speech cache holds."""
     rate = engine.sample_rate
     pieces: list[np.ndarray] = []
-    pause = np.zeros(int(round(pauses.sentence * rate)), dtype=np.int16)
+    pause = np.zeros(int(round(sentence_pause * rate)), dtype=np.int16)
     for sentence in sentences(text):
         pcm = np.frombuffer(engine.synthesize(sentence, profile), dtype=np.int16)
         pcm = _trim(pcm, rate)
@@ -221,9 +238,8 @@ def _speak(
             pieces.append(pause)
         pieces.append(pcm)
     if not pieces:
-        return None
-    speech = loudness.normalize(np.concatenate(pieces), rate, TARGET_LUFS, max_true_peak=-1.0)
-    return AudioSegment(data=speech.tobytes(), sample_width=2, frame_rate=rate, channels=1)
+        return np.zeros(0, dtype=np.int16)
+    return loudness.normalize(np.concatenate(pieces), rate, TARGET_LUFS, max_true_peak=-1.0)
 
 
 def _trim(pcm: np.ndarray, rate: int) -> np.ndarray:

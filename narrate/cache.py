@@ -77,6 +77,9 @@ class SpeechCache:
         self.hits += 1
         return np.frombuffer(data, dtype=np.int16)
 
+    def has(self, key: str) -> bool:
+        return self.folder is not None and self._path(key).is_file()
+
     def put(self, key: str, pcm: np.ndarray) -> None:
         if self.folder is None:
             return

@@ -123,6 +123,13 @@ _keep_notes = click.option(
     help="Where synthesized speech is kept (default: the per-user cache folder).",
 )
 @click.option("--no-cache", is_flag=True, help="Synthesize everything; keep nothing.")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes for speech (default: one per core).",
+)
 def render(
     input_path,
     voices,
@@ -137,6 +144,7 @@ def render(
     quiet,
     cache_dir,
     no_cache,
+    jobs,
 ):
     """Render INPUT into OUT/<Author>/<Title>/NN - <Chapter>.mp3."""
     from narrate.pipeline import render as render_book
@@ -157,6 +165,7 @@ def render(
         progress=bar.update if bar else None,
         cache_dir=cache_dir,
         use_cache=not no_cache,
+        jobs=jobs,
     )
     if bar:
         bar.finish()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,9 +20,15 @@ from pathlib import Path
 from mutagen import MutagenError
 from mutagen.mp3 import MP3
 
-from narrate.assemble import ChapterAudio, TimedSegment, assemble_chapter, chapter_key
+from narrate.assemble import (
+    ChapterAudio,
+    TimedSegment,
+    assemble_chapter,
+    chapter_key,
+    segment_key,
+)
 from narrate.audition import find_voice, first_quotes, greeting
-from narrate.cache import FORMAT_VERSION, open_cache
+from narrate.cache import FORMAT_VERSION, SpeechCache, open_cache
 from narrate.casting import (
     cast_voices,
     configured_name,
@@ -53,6 +60,7 @@ from narrate.mp3 import DEFAULT_BITRATE, DEFAULT_QUALITY, check_bitrate, encode_
 from narrate.quotes import segment_book
 from narrate.readers import read_book
 from narrate.speakers import attribute
+from narrate.spoken import spoken_text
 from narrate.tags import TrackTags, read_cover, read_made_from, write_tags
 from narrate.voices_file import (
     NewCharacter,
@@ -60,6 +68,7 @@ from narrate.voices_file import (
     check_writable,
     write_atomically,
 )
+from narrate.workers import SpeechTask, default_jobs, synthesize_all
 
 
 @dataclass(frozen=True)
@@ -315,6 +324,7 @@ def render(
     progress: Progress | None = None,
     cache_dir: str | Path | None = None,
     use_cache: bool = True,
+    jobs: int | None = None,
 ) -> RenderResult:
     """Render a story into ``OUT/<Author>/<Title>/NN - <Chapter>.mp3``, one per chapter.
 
@@ -323,9 +333,12 @@ def render(
     Segment speech is cached (``cache_dir``, default the per-user cache folder), and a
     chapter file whose recorded making matches what it would be made from now is kept as
     it is: after a casting tweak only what changed is synthesized and encoded, and an
-    interrupted render resumes.
+    interrupted render resumes. ``jobs`` worker processes (default: one per core)
+    synthesize the speech first, when narrate starts the engine itself.
     """
     cache = open_cache(cache_dir, use_cache)
+    jobs = default_jobs() if jobs is None else max(1, jobs)
+    parallel = jobs > 1 and engine is None
     engine = engine or get_engine()
     check_bitrate(bitrate, engine.sample_rate)
     cover_image = read_cover(cover) if cover is not None else None
@@ -343,6 +356,7 @@ def render(
     total = len(book.chapters)
     tracks: list[Track] = []
     kept: list[Path] = []
+    planned: list[tuple] = []
     if progress:
         progress("book", 0, sum(1 for s in result_script.segments if s.spoken))
     for chapter in book.chapters:
@@ -370,23 +384,105 @@ def render(
                 progress("segment", len(segments), 0)
                 progress("written", chapter.number, total)
             continue
-        audio = assemble_chapter(
-            chapter,
-            segments,
-            result_script.cast,
-            result_script.pauses,
-            engine,
-            progress=(lambda n: progress("segment", n, 0)) if progress else None,
-            pronunciations=result_script.pronunciations,
-            cache=cache,
-        )
-        tags = replace(tags, marks=audio.marks, made_from=made_from)
-        _write_track(audio, target, tags, bitrate)
-        tracks.append(Track(target, chapter.title, audio.duration, audio.timeline))
-        if progress:
-            progress("written", chapter.number, total)
+        planned.append((chapter, segments, target, tags, made_from))
+    with _speech_store(cache, parallel) as store:
+        made = 0
+        tasks = _speech_tasks(planned, result_script, engine, store) if parallel else []
+        if len(tasks) >= MIN_PARALLEL_TASKS:
+            made = synthesize_all(
+                tasks,
+                store.folder,
+                jobs,
+                progress=(lambda n: progress("segment", n, 0)) if progress else None,
+            )
+        else:
+            parallel = False
+        for chapter, segments, target, tags, made_from in planned:
+            tracks.append(
+                _build_chapter(
+                    chapter,
+                    segments,
+                    target,
+                    tags,
+                    made_from,
+                    result_script,
+                    engine,
+                    store,
+                    bitrate,
+                    None if parallel else progress,
+                )
+            )
+            if progress:
+                progress("written", chapter.number, total)
+        synthesized = made + store.misses
+        reused = store.hits - made
+    tracks.sort(key=lambda track: track.path.name)
     _remove_stale_tracks(folder, {t.path.name for t in tracks})
-    return RenderResult(result_script, folder, tuple(tracks), cache.misses, cache.hits, tuple(kept))
+    return RenderResult(result_script, folder, tuple(tracks), synthesized, reused, tuple(kept))
+
+
+def _build_chapter(
+    chapter,
+    segments,
+    target: Path,
+    tags: TrackTags,
+    made_from: str,
+    result_script: Script,
+    engine: Engine,
+    cache: SpeechCache,
+    bitrate: int,
+    progress: Progress | None,
+) -> Track:
+    """Assemble one chapter from its speech, encode it, tag it, put it in place."""
+    audio = assemble_chapter(
+        chapter,
+        segments,
+        result_script.cast,
+        result_script.pauses,
+        engine,
+        progress=(lambda n: progress("segment", n, 0)) if progress else None,
+        pronunciations=result_script.pronunciations,
+        cache=cache,
+    )
+    tags = replace(tags, marks=audio.marks, made_from=made_from)
+    _write_track(audio, target, tags, bitrate)
+    return Track(target, chapter.title, audio.duration, audio.timeline)
+
+
+#: Below this many segments to synthesize, starting worker processes (a second or two
+#: each) costs more than it saves: the render synthesizes them itself.
+MIN_PARALLEL_TASKS = 40
+
+
+@contextlib.contextmanager
+def _speech_store(cache: SpeechCache, parallel: bool):
+    """The cache, or with --no-cache and workers, a temporary one for this render only:
+    the workers hand speech over through it."""
+    if cache.folder is not None or not parallel:
+        yield cache
+        return
+    with tempfile.TemporaryDirectory(prefix="narrate-speech-") as folder:
+        yield SpeechCache(Path(folder))
+
+
+def _speech_tasks(
+    planned: list[tuple], result_script: Script, engine: Engine, cache: SpeechCache
+) -> list[SpeechTask]:
+    """The speech the planned chapters need that the cache does not have, once each."""
+    seen: set[str] = set()
+    tasks = []
+    for chapter, segments, *_ in planned:
+        for segment in segments:
+            text = spoken_text(segment, chapter.title, result_script.pronunciations)
+            if not text:
+                continue
+            key = segment_key(text, segment, result_script.cast, result_script.pauses, engine)
+            if key in seen or cache.has(key):
+                continue
+            seen.add(key)
+            profile = result_script.cast.profile_for(segment.speaker)
+            tasks.append(SpeechTask(key, text, profile, result_script.pauses.sentence))
+    return tasks
 
 
 def _track_tags(

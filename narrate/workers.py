@@ -1,0 +1,99 @@
+"""Worker processes: synthesize a book's missing speech on every core, into the cache.
+
+espeak-ng is not thread-safe and initialises once per process, so each worker process
+starts its own engine (processes are spawned, not forked, so no engine thread is copied)
+and synthesizes whole segments, writing each into the speech cache itself; only the keys
+travel back. The render then assembles chapters from the cache. A render given an engine
+object (tests, other engines) synthesizes in its own process instead.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from narrate.model import VoiceProfile
+
+#: Segments handed to a worker at once: enough to keep the pipe quiet.
+BATCH = 24
+
+
+@dataclass(frozen=True)
+class SpeechTask:
+    """One segment's speech to make: its cache key, its words, its voice."""
+
+    key: str
+    text: str
+    profile: VoiceProfile
+    sentence_pause: float
+
+
+def default_jobs() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def synthesize_all(
+    tasks: Iterable[SpeechTask],
+    cache_folder: Path,
+    jobs: int,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Synthesize every task into the cache at ``cache_folder`` with ``jobs`` worker
+    processes; returns how many were made."""
+    tasks = list(tasks)
+    if not tasks:
+        return 0
+    batches = [tasks[i : i + BATCH] for i in range(0, len(tasks), BATCH)]
+    context = multiprocessing.get_context("spawn")
+    done = 0
+    with ProcessPoolExecutor(
+        max_workers=min(jobs, len(batches)),
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(str(cache_folder),),
+    ) as pool:
+        futures = [pool.submit(_synthesize_batch, batch) for batch in batches]
+        try:
+            for future in as_completed(futures):
+                made = future.result()
+                done += made
+                if progress is not None:
+                    progress(made)
+        except BaseException:
+            # Ctrl-C: stop now, not after the batches in flight (the cache only ever
+            # holds whole entries, so nothing half-made is kept).
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+            raise
+    return done
+
+
+# --- inside a worker process ------------------------------------------------------------
+
+_worker: dict = {}
+
+
+def _start_worker(cache_folder: str) -> None:
+    import signal
+
+    from narrate.cache import SpeechCache
+    from narrate.engine import get_engine
+
+    # Ctrl-C reaches the whole process group; the parent decides what to do.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _worker["engine"] = get_engine()
+    _worker["cache"] = SpeechCache(Path(cache_folder))
+
+
+def _synthesize_batch(batch: list[SpeechTask]) -> int:
+    from narrate.assemble import speak
+
+    engine, cache = _worker["engine"], _worker["cache"]
+    for task in batch:
+        cache.put(task.key, speak(task.text, task.profile, task.sentence_pause, engine))
+    return len(batch)

@@ -1,0 +1,83 @@
+"""Speech synthesized by worker processes: the same book as a serial render, and the cache
+they fill is the one a serial render reads. Real engine, spawned workers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import miniaudio
+import numpy as np
+import pytest
+
+import narrate
+import narrate.pipeline
+
+STORY = """Title: Two Rooms
+Author: Ada Quill
+
+Chapter 1
+
+Rosa filled the kettle. Owen sat by the window.
+
+"Is it ready?" asked Owen.
+
+"Nearly," said Rosa. "Give it a minute."
+
+Chapter 2
+
+The rain went on all afternoon.
+
+"More tea?" said Rosa.
+
+"Please," said Owen.
+"""
+
+
+@pytest.fixture(autouse=True)
+def _workers_even_for_a_short_story(monkeypatch):
+    monkeypatch.setattr(narrate.pipeline, "MIN_PARALLEL_TASKS", 0)
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory):
+    path = tmp_path_factory.mktemp("story") / "rooms.txt"
+    path.write_text(STORY, encoding="utf-8")
+    return path
+
+
+def samples(path: Path) -> np.ndarray:
+    return np.asarray(miniaudio.mp3_read_file_s16(str(path)).samples, dtype=np.int16)
+
+
+def test_workers_make_the_book_a_serial_render_makes(story, tmp_path):
+    parallel = narrate.render(story, out=tmp_path / "p", cache_dir=tmp_path / "pc", jobs=2)
+    serial = narrate.render(story, out=tmp_path / "s", cache_dir=tmp_path / "sc", jobs=1)
+    assert parallel.synthesized == serial.synthesized > 0
+    assert parallel.reused == serial.reused
+    assert [t.path.name for t in parallel.tracks] == [t.path.name for t in serial.tracks]
+    for one, other in zip(parallel.tracks, serial.tracks, strict=True):
+        # espeak's output for a text varies by a few samples between calls
+        assert abs(one.duration - other.duration) < 0.05
+        assert samples(one.path).size > 0
+    assert [s.spoken for s in parallel.tracks[0].timeline] == [
+        s.spoken for s in serial.tracks[0].timeline
+    ]
+
+
+def test_the_cache_the_workers_fill_gives_a_serial_render_the_same_audio(story, tmp_path):
+    parallel = narrate.render(story, out=tmp_path / "p", cache_dir=tmp_path / "c", jobs=2)
+    serial = narrate.render(story, out=tmp_path / "s", cache_dir=tmp_path / "c", jobs=1)
+    assert serial.synthesized == 0
+    for one, other in zip(parallel.tracks, serial.tracks, strict=True):
+        assert np.array_equal(samples(one.path), samples(other.path))
+
+
+def test_workers_without_a_cache_keep_nothing(story, tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    result = narrate.render(story, out=tmp_path / "o", use_cache=False, jobs=2)
+    assert result.synthesized > 0 and all(t.duration > 1 for t in result.tracks)
+    assert list((tmp_path / "tmp").iterdir()) == []
