@@ -239,7 +239,7 @@ def speak(text: str, profile: VoiceProfile, sentence_pause: float, engine: Engin
         pieces.append(pcm)
     if not pieces:
         return np.zeros(0, dtype=np.int16)
-    return loudness.normalize(np.concatenate(pieces), rate, TARGET_LUFS, max_true_peak=-1.0)
+    return loudness.match_loudness(np.concatenate(pieces), rate, TARGET_LUFS)
 
 
 def _trim(pcm: np.ndarray, rate: int) -> np.ndarray:

@@ -24,7 +24,7 @@ from narrate.errors import ConfigError
 from narrate.model import VoiceProfile
 
 #: Changes whenever what a cached entry holds changes (trimming, normalisation…).
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _SUFFIX = ".pcm"
 
 
