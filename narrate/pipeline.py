@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
 import tempfile
 from collections.abc import Callable
@@ -51,6 +52,8 @@ from narrate.model import (
     Cast,
     Chapter,
     Character,
+    Pauses,
+    Pronunciations,
     Script,
     Segment,
     VoiceProfile,
@@ -68,7 +71,7 @@ from narrate.voices_file import (
     check_writable,
     write_atomically,
 )
-from narrate.workers import SpeechTask, default_jobs, synthesize_all
+from narrate.workers import SpeechTask, default_jobs, run_in_workers
 
 
 @dataclass(frozen=True)
@@ -386,72 +389,98 @@ def render(
             continue
         planned.append((chapter, segments, target, tags, made_from))
     with _speech_store(cache, parallel) as store:
-        made = 0
         tasks = _speech_tasks(planned, result_script, engine, store) if parallel else []
-        if len(tasks) >= MIN_PARALLEL_TASKS:
-            made = synthesize_all(
+        jobs_list = [
+            ChapterJob(
+                chapter,
+                tuple(segments),
+                target,
+                tags,
+                made_from,
+                result_script.cast,
+                result_script.pauses,
+                result_script.pronunciations,
+                bitrate,
+            )
+            for chapter, segments, target, tags, made_from in planned
+        ]
+        lookups = sum(len(_texts(job)) for job in jobs_list)
+        if (
+            parallel
+            and len(jobs_list)
+            and (len(tasks) >= MIN_PARALLEL_TASKS or lookups >= MIN_PARALLEL_SEGMENTS)
+        ):
+            # Every core: first the missing speech, then whole chapters, one per worker.
+            done = itertools.count(len(kept) + 1)
+            built = run_in_workers(
                 tasks,
+                jobs_list,
                 store.folder,
                 jobs,
-                progress=(lambda n: progress("segment", n, 0)) if progress else None,
+                on_speech=(lambda n: progress("segment", n, 0)) if progress else None,
+                on_chapter=(lambda _: progress("written", next(done), total)) if progress else None,
             )
+            tracks.extend(built)
+            synthesized, reused = len(tasks), lookups - len(tasks)
         else:
-            parallel = False
-        for chapter, segments, target, tags, made_from in planned:
-            tracks.append(
-                _build_chapter(
-                    chapter,
-                    segments,
-                    target,
-                    tags,
-                    made_from,
-                    result_script,
-                    engine,
-                    store,
-                    bitrate,
-                    None if parallel else progress,
-                )
-            )
-            if progress:
-                progress("written", chapter.number, total)
-        synthesized = made + store.misses
-        reused = store.hits - made
+            for job in jobs_list:
+                tracks.append(build_chapter(job, engine, store, progress))
+                if progress:
+                    progress("written", job.chapter.number, total)
+            synthesized, reused = store.misses, store.hits
     tracks.sort(key=lambda track: track.path.name)
     _remove_stale_tracks(folder, {t.path.name for t in tracks})
     return RenderResult(result_script, folder, tuple(tracks), synthesized, reused, tuple(kept))
 
 
-def _build_chapter(
-    chapter,
-    segments,
-    target: Path,
-    tags: TrackTags,
-    made_from: str,
-    result_script: Script,
-    engine: Engine,
-    cache: SpeechCache,
-    bitrate: int,
-    progress: Progress | None,
+@dataclass(frozen=True)
+class ChapterJob:
+    """Everything needed to make one chapter file from speech: small enough to send to a
+    worker process."""
+
+    chapter: Chapter
+    segments: tuple[Segment, ...]
+    target: Path
+    tags: TrackTags
+    made_from: str
+    cast: Cast
+    pauses: Pauses
+    pronunciations: Pronunciations
+    bitrate: int
+
+
+def _texts(job: ChapterJob) -> list[str]:
+    return [
+        text
+        for segment in job.segments
+        if (text := spoken_text(segment, job.chapter.title, job.pronunciations))
+    ]
+
+
+def build_chapter(
+    job: ChapterJob, engine: Engine, cache: SpeechCache, progress: Progress | None = None
 ) -> Track:
     """Assemble one chapter from its speech, encode it, tag it, put it in place."""
     audio = assemble_chapter(
-        chapter,
-        segments,
-        result_script.cast,
-        result_script.pauses,
+        job.chapter,
+        job.segments,
+        job.cast,
+        job.pauses,
         engine,
         progress=(lambda n: progress("segment", n, 0)) if progress else None,
-        pronunciations=result_script.pronunciations,
+        pronunciations=job.pronunciations,
         cache=cache,
     )
-    tags = replace(tags, marks=audio.marks, made_from=made_from)
-    _write_track(audio, target, tags, bitrate)
-    return Track(target, chapter.title, audio.duration, audio.timeline)
+    tags = replace(job.tags, marks=audio.marks, made_from=job.made_from)
+    _write_track(audio, job.target, tags, job.bitrate)
+    return Track(job.target, job.chapter.title, audio.duration, audio.timeline)
 
 
 #: Below this many segments to synthesize, starting worker processes (a second or two
 #: each) costs more than it saves: the render synthesizes them itself.
 MIN_PARALLEL_TASKS = 40
+#: ...and below this many segments to assemble and encode.
+MIN_PARALLEL_SEGMENTS = 300
 
 
 @contextlib.contextmanager

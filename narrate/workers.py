@@ -36,41 +36,46 @@ def default_jobs() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def synthesize_all(
+def run_in_workers(
     tasks: Iterable[SpeechTask],
+    chapters: Iterable,
     cache_folder: Path,
     jobs: int,
-    progress: Callable[[int], None] | None = None,
-) -> int:
-    """Synthesize every task into the cache at ``cache_folder`` with ``jobs`` worker
-    processes; returns how many were made."""
-    tasks = list(tasks)
-    if not tasks:
-        return 0
+    on_speech: Callable[[int], None] | None = None,
+    on_chapter: Callable[[int], None] | None = None,
+) -> list:
+    """With ``jobs`` worker processes: synthesize every task into the cache at
+    ``cache_folder``, then build every chapter (``pipeline.ChapterJob``) from it, one
+    chapter per worker at a time. Returns the chapters' tracks, in the order they
+    finished."""
+    tasks, chapters = list(tasks), list(chapters)
     batches = [tasks[i : i + BATCH] for i in range(0, len(tasks), BATCH)]
     context = multiprocessing.get_context("spawn")
-    done = 0
+    tracks = []
     with ProcessPoolExecutor(
-        max_workers=min(jobs, len(batches)),
+        max_workers=max(1, min(jobs, max(len(batches), len(chapters)))),
         mp_context=context,
         initializer=_start_worker,
         initargs=(str(cache_folder),),
     ) as pool:
-        futures = [pool.submit(_synthesize_batch, batch) for batch in batches]
         try:
-            for future in as_completed(futures):
+            for future in as_completed([pool.submit(_synthesize_batch, b) for b in batches]):
                 made = future.result()
-                done += made
-                if progress is not None:
-                    progress(made)
+                if on_speech is not None:
+                    on_speech(made)
+            for future in as_completed([pool.submit(_build_chapter, c) for c in chapters]):
+                track = future.result()
+                tracks.append(track)
+                if on_chapter is not None:
+                    on_chapter(1)
         except BaseException:
-            # Ctrl-C: stop now, not after the batches in flight (the cache only ever
-            # holds whole entries, so nothing half-made is kept).
+            # Ctrl-C or a failure: stop now, not after the work in flight. The cache and
+            # the chapter files only ever hold whole entries, so nothing half-made stays.
             pool.shutdown(wait=False, cancel_futures=True)
             for process in list(getattr(pool, "_processes", {}).values()):
                 process.terminate()
             raise
-    return done
+    return tracks
 
 
 # --- inside a worker process ------------------------------------------------------------
@@ -97,3 +102,9 @@ def _synthesize_batch(batch: list[SpeechTask]) -> int:
     for task in batch:
         cache.put(task.key, speak(task.text, task.profile, task.sentence_pause, engine))
     return len(batch)
+
+
+def _build_chapter(job):
+    from narrate.pipeline import build_chapter
+
+    return build_chapter(job, _worker["engine"], _worker["cache"])

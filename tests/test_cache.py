@@ -124,7 +124,7 @@ def test_an_interrupted_render_resumes_where_it_stopped(story, tmp_path, monkeyp
 
     monkeypatch.setattr(assemble, "_speak", stop_in_chapter_two)
     with pytest.raises(KeyboardInterrupt):
-        render(story, tmp_path)
+        render(story, tmp_path, jobs=1)  # the patch is in this process
     monkeypatch.setattr(assemble, "_speak", real)
     out = tmp_path / "out" / "Ada Quill" / "Two Rooms"
     assert sorted(p.name for p in out.iterdir()) == ["01 - Chapter 1.mp3"]  # no partial file
