@@ -1,10 +1,11 @@
-"""Worker processes: synthesize a book's missing speech on every core, into the cache.
+"""Worker processes: a book's missing speech, then its chapters, on every core.
 
 espeak-ng is not thread-safe and initialises once per process, so each worker process
-starts its own engine (processes are spawned, not forked, so no engine thread is copied)
-and synthesizes whole segments, writing each into the speech cache itself; only the keys
-travel back. The render then assembles chapters from the cache. A render given an engine
-object (tests, other engines) synthesizes in its own process instead.
+starts its own engine (processes are spawned, not forked, so no engine thread is copied).
+First the workers synthesize whole segments, writing each into the speech cache
+themselves (only counts travel back); then each builds whole chapters from the cache
+(assemble, normalise, encode, tag) and sends back the track. A render given an engine
+object (tests, other engines), or a small book, does all of it in its own process.
 """
 
 from __future__ import annotations
