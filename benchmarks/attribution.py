@@ -30,7 +30,7 @@ def main() -> int:
     parser.add_argument("--errors", type=int, default=0, help="show N wrong quotes per novel")
     parser.add_argument("--by-pass", action="store_true", help="accuracy of each pass")
     args = parser.parse_args()
-    scorer = _find_scorer(args.data)
+    scorer = find_scorer(args.data)
     if scorer is None:
         print(f"no PDNC data with score.py at {args.data}; nothing to measure", file=sys.stderr)
         return 1
@@ -44,7 +44,7 @@ def main() -> int:
     return result.returncode
 
 
-def _find_scorer(data: Path) -> Path | None:
+def find_scorer(data: Path) -> Path | None:
     for folder in (data, data.parent, data.parent.parent):
         if (folder / "score.py").exists():
             return folder / "score.py"

@@ -30,6 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from attribution import find_scorer  # noqa: E402  (benchmarks/ is on the path)
+
 from narrate import speakers, turns  # noqa: E402
 from narrate.config import default_voices_path, load_voices  # noqa: E402
 from narrate.model import NARRATOR  # noqa: E402
@@ -210,13 +212,14 @@ def _print_table(rows: dict[str, dict[str, float]], novels: list[Novel]) -> None
 
 
 def _load_scorer(data: Path):
-    for folder in (data, data.parent, data.parent.parent):
-        if (folder / "score.py").exists():
-            spec = importlib.util.spec_from_file_location("pdnc_score", folder / "score.py")
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)  # type: ignore[union-attr]
-            return module
-    return None
+    """The corpus's score.py as a module, found as benchmarks/attribution.py finds it."""
+    path = find_scorer(data)
+    if path is None:
+        return None
+    spec = importlib.util.spec_from_file_location("pdnc_score", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
 
 
 if __name__ == "__main__":

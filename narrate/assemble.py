@@ -197,12 +197,7 @@ def _cached_speech(
     key = segment_key(text, segment, cast, pauses, engine)
     pcm = cache.get(key)
     if pcm is None:
-        speech = _speak(text, segment, cast, pauses, engine)
-        pcm = (
-            np.frombuffer(speech.raw_data, dtype=np.int16)
-            if speech is not None
-            else np.zeros(0, np.int16)
-        )
+        pcm = _speak(text, segment, cast, pauses, engine)
         cache.put(key, pcm)
     if pcm.size == 0:
         return None
@@ -211,16 +206,9 @@ def _cached_speech(
     )
 
 
-def _speak(
-    text: str, segment: Segment, cast: Cast, pauses: Pauses, engine: Engine
-) -> AudioSegment | None:
-    """One segment's speech, as pydub audio (None when there is nothing to hear)."""
-    speech = speak(text, cast.profile_for(segment.speaker), pauses.sentence, engine)
-    if speech.size == 0:
-        return None
-    return AudioSegment(
-        data=speech.tobytes(), sample_width=2, frame_rate=engine.sample_rate, channels=1
-    )
+def _speak(text: str, segment: Segment, cast: Cast, pauses: Pauses, engine: Engine) -> np.ndarray:
+    """One segment's speech in its speaker's voice (empty when there is nothing to hear)."""
+    return speak(text, cast.profile_for(segment.speaker), pauses.sentence, engine)
 
 
 def speak(text: str, profile: VoiceProfile, sentence_pause: float, engine: Engine) -> np.ndarray:

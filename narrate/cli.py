@@ -84,6 +84,12 @@ _author = click.option("--author", default=None, help="Author (default: from the
 _keep_notes = click.option(
     "--keep-notes", is_flag=True, help="Also read author's notes, disclaimers and summary."
 )
+_cache_dir = click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where synthesized speech is kept (default: the per-user cache folder).",
+)
 
 
 @main.command()
@@ -116,12 +122,7 @@ _keep_notes = click.option(
 @click.option("--series", default=None, help="Series name, for the series tag.")
 @click.option("--series-part", default=None, help="Part of the series, e.g. 2.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, no summary.")
-@click.option(
-    "--cache-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Where synthesized speech is kept (default: the per-user cache folder).",
-)
+@_cache_dir
 @click.option("--no-cache", is_flag=True, help="Synthesize everything; keep nothing.")
 @click.option(
     "--jobs",
@@ -268,14 +269,6 @@ def cast(input_path, voices, title, author, keep_notes):
 @main.group()
 def cache():
     """The cache of synthesized speech that makes re-renders fast."""
-
-
-_cache_dir = click.option(
-    "--cache-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="The cache folder (default: the per-user cache folder).",
-)
 
 
 @cache.command("info")

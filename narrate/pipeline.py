@@ -389,7 +389,9 @@ def render(
             continue
         planned.append((chapter, segments, target, tags, made_from))
     with _speech_store(cache, parallel) as store:
-        tasks = _speech_tasks(planned, result_script, engine, store) if parallel else []
+        tasks, lookups = (
+            _speech_tasks(planned, result_script, engine, store) if parallel else ([], 0)
+        )
         jobs_list = [
             ChapterJob(
                 chapter,
@@ -404,7 +406,6 @@ def render(
             )
             for chapter, segments, target, tags, made_from in planned
         ]
-        lookups = sum(len(_texts(job)) for job in jobs_list)
         if (
             parallel
             and len(jobs_list)
@@ -449,14 +450,6 @@ class ChapterJob:
     bitrate: int
 
 
-def _texts(job: ChapterJob) -> list[str]:
-    return [
-        text
-        for segment in job.segments
-        if (text := spoken_text(segment, job.chapter.title, job.pronunciations))
-    ]
-
-
 def build_chapter(
     job: ChapterJob, engine: Engine, cache: SpeechCache, progress: Progress | None = None
 ) -> Track:
@@ -496,22 +489,25 @@ def _speech_store(cache: SpeechCache, parallel: bool):
 
 def _speech_tasks(
     planned: list[tuple], result_script: Script, engine: Engine, cache: SpeechCache
-) -> list[SpeechTask]:
-    """The speech the planned chapters need that the cache does not have, once each."""
+) -> tuple[list[SpeechTask], int]:
+    """The speech the planned chapters need that the cache does not have, once each; and
+    how many segments they speak in all."""
     seen: set[str] = set()
     tasks = []
+    lookups = 0
     for chapter, segments, *_ in planned:
         for segment in segments:
             text = spoken_text(segment, chapter.title, result_script.pronunciations)
             if not text:
                 continue
+            lookups += 1
             key = segment_key(text, segment, result_script.cast, result_script.pauses, engine)
             if key in seen or cache.has(key):
                 continue
             seen.add(key)
             profile = result_script.cast.profile_for(segment.speaker)
             tasks.append(SpeechTask(key, text, profile, result_script.pauses.sentence))
-    return tasks
+    return tasks, lookups
 
 
 def _track_tags(
