@@ -8,22 +8,28 @@ import subprocess
 import sys
 from pathlib import Path
 
-from narrate.characters import find_characters
+from narrate.characters import CharacterIndex, find_characters
 from narrate.model import NARRATION, NARRATOR
 from narrate.quotes import segment_book
 from narrate.readers.text import parse_text
 from narrate.speakers import attribute
 
 
-def speakers_of(text: str) -> list[tuple[str, str, str]]:
-    """(quote text, speaker, reason) for each dialogue segment of ``text``."""
+def attributed(text: str) -> tuple[CharacterIndex, list[tuple[str, str, str]]]:
+    """The character index, and (quote text, speaker, reason) for each dialogue segment."""
     book = parse_text(text, "test.txt")
     segments = segment_book(book)
     narration = [(s.start, s.text) for s in segments if s.kind == NARRATION and s.spoken]
     dialogue = [s.text for s in segments if s.is_dialogue]
     index = find_characters(narration, book.source, dialogue)
     result = attribute(segments, index)
-    return [(s.text, s.speaker, s.reason) for s in result.segments if s.is_dialogue]
+    lines = [(s.text, s.speaker, s.reason) for s in result.segments if s.is_dialogue]
+    return index, lines
+
+
+def speakers_of(text: str) -> list[tuple[str, str, str]]:
+    """(quote text, speaker, reason) for each dialogue segment of ``text``."""
+    return attributed(text)[1]
 
 
 def speaker(lines: list[tuple[str, str, str]], opening: str) -> str:

@@ -4,29 +4,14 @@ passages written for these tests."""
 
 from __future__ import annotations
 
+from test_speakers import attributed, speakers_of
+
 from narrate import speakers
-from narrate.characters import CharacterIndex, find_characters
+from narrate.characters import find_characters
 from narrate.model import FEMALE, MALE, NARRATION
 from narrate.quotes import segment_book
 from narrate.readers.text import parse_text
-from narrate.speakers import attribute
 from narrate.turns import Turn, decide
-
-
-def attributed(text: str) -> tuple[CharacterIndex, list[tuple[str, str, str]]]:
-    """The character index, and (quote text, speaker, reason) for each dialogue segment."""
-    book = parse_text(text, "test.txt")
-    segments = segment_book(book)
-    narration = [(s.start, s.text) for s in segments if s.kind == NARRATION and s.spoken]
-    dialogue = [s.text for s in segments if s.is_dialogue]
-    index = find_characters(narration, book.source, dialogue)
-    result = attribute(segments, index)
-    lines = [(s.text, s.speaker, s.reason) for s in result.segments if s.is_dialogue]
-    return index, lines
-
-
-def speakers_of(text: str) -> list[tuple[str, str, str]]:
-    return attributed(text)[1]
 
 
 def line(lines: list[tuple[str, str, str]], opening: str) -> tuple[str, str, str]:
