@@ -65,6 +65,9 @@ DRIVERS = ("espeak", "sapi5", "nsss", "avspeech")
 #: How long to wait for the espeak thread to finish one chunk before giving up.
 FINISH_TIMEOUT_SECONDS = 60.0
 
+#: How many times the engine may try its first utterance before it is called broken.
+WARM_UP_ATTEMPTS = 3
+
 #: Fade length at chunk edges, so joined chunks do not click.
 EDGE_FADE_SECONDS = 0.003
 
@@ -358,7 +361,9 @@ class Pyttsx3Engine:
         # The sample rate is whatever the driver writes; the warm-up also loads the voice
         # data, so a broken engine fails here with a clear message rather than mid-book.
         self.sample_rate = 0
-        if not self._render("Ready."):
+        # Under load (several processes starting espeak at once) the very first utterance
+        # is now and then lost; a broken engine loses every one.
+        if not any(self._render("Ready.") for _ in range(WARM_UP_ATTEMPTS)):
             raise NarrateError(f"speech engine {self.name} produced no audio when starting")
 
     # -- pyttsx3 callbacks (called on espeak's thread)

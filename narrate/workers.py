@@ -72,8 +72,10 @@ def run_in_workers(
         except BaseException:
             # Ctrl-C or a failure: stop now, not after the work in flight. The cache and
             # the chapter files only ever hold whole entries, so nothing half-made stays.
+            # (The pool forgets its processes on shutdown: take them first.)
+            processes = list((getattr(pool, "_processes", None) or {}).values())
             pool.shutdown(wait=False, cancel_futures=True)
-            for process in list(getattr(pool, "_processes", {}).values()):
+            for process in processes:
                 process.terminate()
             raise
     return tracks

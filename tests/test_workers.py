@@ -81,3 +81,13 @@ def test_workers_without_a_cache_keep_nothing(story, tmp_path, monkeypatch):
     result = narrate.render(story, out=tmp_path / "o", use_cache=False, jobs=2)
     assert result.synthesized > 0 and all(t.duration > 1 for t in result.tracks)
     assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_a_failing_worker_reports_its_own_error(tmp_path):
+    from narrate.errors import NarrateError
+    from narrate.model import VoiceProfile
+    from narrate.workers import SpeechTask, run_in_workers
+
+    task = SpeechTask("ab" * 32, "Hello.", VoiceProfile("xx-no-such-voice"), 0.25)
+    with pytest.raises(NarrateError, match="xx-no-such-voice"):
+        run_in_workers([task], [], tmp_path / "cache", 2)
