@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import difflib
+import importlib
 import io
 import os
 import platform
@@ -318,6 +319,9 @@ class Pyttsx3Engine:
     (voices from pyttsx3, ``save_to_file``), with exact voice ids and no variants.
     """
 
+    #: Longest text spoken as one utterance (see MAX_CHUNK_CHARACTERS).
+    max_chunk = MAX_CHUNK_CHARACTERS
+
     def __init__(self, driver: str) -> None:
         self.driver = driver
         self.name = f"pyttsx3-{driver}"
@@ -377,9 +381,12 @@ class Pyttsx3Engine:
 
     # -- voices
 
+    def _raw_voices(self) -> list[Any]:
+        return list(self._tts.getProperty("voices") or [])
+
     def _read_voices(self) -> tuple[list[VoiceInfo], dict[str, str]]:
         """Base voices as shown to users, and a map from accepted id to the driver's id."""
-        raw = list(self._tts.getProperty("voices") or [])
+        raw = self._raw_voices()
         if not self._espeak:
             infos = [
                 VoiceInfo(
@@ -466,7 +473,7 @@ class Pyttsx3Engine:
         problem = _check_ranges(profile)
         if problem:
             raise ConfigError(f"voice profile {profile.id}: {problem}")
-        chunks = [chunk for chunk in split_text(text) if is_speakable(chunk)]
+        chunks = [chunk for chunk in split_text(text, self.max_chunk) if is_speakable(chunk)]
         if not chunks:
             return b""
         fade = max(1, int(self.sample_rate * EDGE_FADE_SECONDS))
@@ -580,6 +587,107 @@ class Pyttsx3Engine:
         return frames
 
 
+class EspeakEngine(Pyttsx3Engine):
+    """espeak-ng called directly, through the libespeak-ng binding that ships with pyttsx3.
+
+    pyttsx3's own loop goes through a WAV file per utterance, sleeps 10 ms in every
+    ``runAndWait`` and races espeak's thread (see the module notes); at narrate's scale
+    (tens of thousands of sentences a novel) that was most of the synthesis time. Here
+    espeak runs synchronously: ``espeak_Synth`` returns when the speech is done, handing the
+    samples to a callback on the calling thread, with no files, threads or sleeps. Voices,
+    ids and variants are exactly those of the pyttsx3 espeak driver.
+
+    espeak-ng keeps internal state between utterances (a pitch-flutter phase among others),
+    so the same text can come out a few samples different depending on what the process
+    said before; a fresh process saying the same things in the same order gives the same
+    bytes. Only one espeak engine can live in a process: do not mix this one with
+    ``pyttsx3-espeak`` in one process.
+    """
+
+    #: No file-size trap here: whole paragraphs are one utterance, so their intonation
+    #: runs on across commas as it should.
+    max_chunk = 4000
+    #: Milliseconds of audio per callback: fewer calls into Python.
+    _BUFFER_MS = 500
+
+    def __init__(self) -> None:
+        self.driver = "espeak"
+        self.name = "espeak-ng"
+        self._espeak = True
+        _load_espeak_library()
+        try:
+            from pyttsx3.drivers import _espeak
+        except Exception as error:  # the binding raises RuntimeError when it finds no library
+            reason = " ".join(str(error).split()) or type(error).__name__
+            raise NarrateError(f"cannot load the speech engine {self.name}: {reason}") from error
+        self._api = _espeak
+        rate = _espeak.Initialize(_espeak.AUDIO_OUTPUT_SYNCHRONOUS, self._BUFFER_MS, None, 0)
+        if rate <= 0:
+            raise NarrateError(f"cannot start the speech engine {self.name}")
+        self._buffers: list[bytes] = []
+        _espeak.SetSynthCallback(self._collect)
+        self._lock = threading.Lock()
+        self._applied: dict[str, object] = {}
+        espeak_version, data = _espeak_info()
+        self.version = f"espeak-ng {espeak_version}"
+        self._base_voices, self._lookup = self._read_voices()
+        self._variants = _espeak_variants(data)
+        self.sample_rate = rate
+        if not self._render("Ready."):
+            raise NarrateError(f"speech engine {self.name} produced no audio when starting")
+
+    def _collect(self, wav: Any, count: int, _events: Any) -> int:
+        if wav and count > 0:
+            self._buffers.append(ctypes.string_at(wav, count * 2))
+        return 0  # go on
+
+    def _raw_voices(self) -> list[Any]:
+        from pyttsx3.voice import Voice
+
+        genders = (None, "Male", "Female")
+        voices = []
+        for voice in self._api.ListVoices(None):
+            languages = voice.languages[1:].decode("utf-8", "ignore") if voice.languages else ""
+            voices.append(
+                Voice(
+                    id=voice.identifier.decode("utf-8").lower(),
+                    name=voice.name.decode("utf-8"),
+                    languages=[languages] if languages else [],
+                    gender=genders[voice.gender] if voice.gender < 3 else None,
+                )
+            )
+        return voices
+
+    def _apply(self, profile: VoiceProfile, driver_voice: str) -> None:
+        api = self._api
+        if self._applied.get("voice") != driver_voice:
+            if api.SetVoiceByName(driver_voice.encode("utf-8")) != api.EE_OK:
+                self._applied.clear()
+                raise NarrateError(f"speech engine rejected voice {profile.id}")
+            # A new voice brings its own rate and pitch: set everything again.
+            self._applied = {"voice": driver_voice}
+        wanted = {
+            api.RATE: self._driver_rate(profile.rate),
+            api.PITCH: profile.pitch,
+            api.VOLUME: int(round(profile.volume * 100)),
+        }
+        for parameter, value in wanted.items():
+            if self._applied.get(parameter) != value:
+                api.SetParameter(parameter, value, 0)
+                self._applied[parameter] = value
+
+    def _render(self, text: str) -> bytes:
+        data = text.encode("utf-8") + b"\0"
+        self._buffers = []
+        api = self._api
+        status = api.cSynth(data, len(data), 0, api.POS_CHARACTER, 0, api.CHARS_UTF8, None, None)
+        if status != api.EE_OK:
+            raise NarrateError(f"speech engine {self.name} failed (status {status}) on: '{text[:60]}'")
+        pcm = b"".join(self._buffers)
+        self._buffers = []
+        return pcm
+
+
 def _temporary_root() -> str | None:
     """/dev/shm when usable (memory, so no disk writes per chunk), else the default."""
     shm = "/dev/shm"
@@ -605,30 +713,55 @@ _engines_lock = threading.Lock()
 
 
 def _driver_for(name: str) -> str:
-    """The pyttsx3 driver an engine name means."""
-    if name == "auto" or name == "pyttsx3":
+    """The pyttsx3 driver a "pyttsx3..." engine name means."""
+    if name == "pyttsx3":
         if sys.platform.startswith("linux"):
             return "espeak"
         return {"darwin": "nsss", "win32": "sapi5"}.get(sys.platform, "espeak")
     prefix = "pyttsx3-"
     if name.startswith(prefix) and name[len(prefix) :] in DRIVERS:
         return name[len(prefix) :]
-    known = ", ".join(["auto", "pyttsx3", *(prefix + driver for driver in DRIVERS)])
-    raise ConfigError(f"unknown speech engine {name!r} (known: {known})")
+    known = ", ".join(["auto", "espeak-ng", "pyttsx3", *(prefix + driver for driver in DRIVERS)])
+    raise ConfigError(
+        f"unknown speech engine {name!r} (known: {known}, or module:factory for a plug-in)"
+    )
+
+
+def _plugin(spec: str) -> Engine:
+    """A plug-in engine: "package.module:factory", the factory called with no arguments."""
+    module_name, _, attribute = spec.partition(":")
+    try:
+        factory = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as error:
+        raise ConfigError(f"cannot load the speech engine {spec!r}: {error}") from None
+    return factory()
+
+
+def _create(name: str) -> Engine:
+    if name == "auto":
+        name = "espeak-ng" if sys.platform.startswith("linux") else "pyttsx3"
+    if name == "espeak-ng":
+        return EspeakEngine()
+    if ":" in name:
+        return _plugin(name)
+    return Pyttsx3Engine(_driver_for(name))
 
 
 def get_engine(name: str = "auto") -> Engine:
     """The speech engine called ``name``, created once per process.
 
-    "auto" is pyttsx3 with espeak-ng on Linux and pyttsx3's default driver elsewhere.
+    "auto" is espeak-ng (called directly) on Linux and pyttsx3's default driver elsewhere;
+    "pyttsx3" and "pyttsx3-DRIVER" go through pyttsx3; "module:factory" loads a plug-in.
+    The engine remembers its name as ``spec``, so worker processes can make their own.
     Raises NarrateError with a one-line message when no engine can be loaded.
     """
-    driver = _driver_for(name)
     with _engines_lock:
-        engine = _engines.get(driver)
+        engine = _engines.get(name)
         if engine is None:
-            engine = Pyttsx3Engine(driver)
-            _engines[driver] = engine
+            engine = _create(name)
+            with contextlib.suppress(AttributeError):
+                engine.spec = name  # type: ignore[attr-defined]
+            _engines[name] = engine
         return engine
 
 
