@@ -1,13 +1,21 @@
-"""Assemble a chapter's audio: speak each segment in its voice, with the pauses between.
+"""Assemble a chapter: speak each segment in its voice, with the pauses between.
 
 Speech comes from the engine sentence by sentence; each sentence is trimmed of the
 engine's own leading and trailing silence so the pauses are exactly those of the voices
 file: after a sentence, when the speaker changes, between paragraphs, at a scene break and
-after the chapter's title, and at the chapter's end. Each segment is brought to the same
-loudness before it is joined, so every voice is equally loud; the whole chapter is then
-normalised (EBU R128 / ITU-R BS.1770) by :mod:`narrate.loudness`.
+after the chapter's title, and at the chapter's end.
 
-pydub holds the pieces (speech and silences) and joins them.
+Each segment is made loud on its own (EBU R128 / ITU-R BS.1770 loudness, true-peak
+limited, :mod:`narrate.loudness`) and encoded on its own into an MP3 piece
+(:func:`narrate.mp3.encode_piece`), which the speech cache keeps. A chapter is then the
+pieces joined end to end with frames of silence between them: the pauses. So a chapter
+is never held as PCM, making one from cached pieces costs no encoding, and after a
+casting tweak only the changed segments are synthesized and encoded.
+
+Timing: a piece decodes to LAME's and the decoder's delay (1105 samples) of silence, the
+speech, then silence to its last frame's end. Pauses are whole silent frames (26 ms at
+22050 Hz), chosen so that each segment starts within half a frame of where the pauses say
+(never earlier than the previous piece's end allows: about 25-50 ms after its speech).
 """
 
 from __future__ import annotations
@@ -31,7 +39,6 @@ from narrate.model import (
     Segment,
     VoiceProfile,
 )
-from narrate.spoken import sentences, spoken_text
 
 with warnings.catch_warnings():
     # pydub looks for ffmpeg at import and warns when there is none; narrate never asks
@@ -41,13 +48,27 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message=".*audioop", category=DeprecationWarning)
     from pydub import AudioSegment
 
+from narrate.mp3 import (
+    DECODER_DELAY,
+    DEFAULT_BITRATE,
+    DEFAULT_QUALITY,
+    ENCODER_DELAY,
+    Piece,
+    encode_piece,
+    frame_samples,
+    silent_frames,
+    write_mp3,
+)
+from narrate.spoken import sentences, spoken_text
+
 #: Loudness every chapter must have in the finished MP3 (LUFS), and its true-peak ceiling.
 TARGET_LUFS = -19.0
 MAX_TRUE_PEAK = -1.5
-#: What the PCM is normalised to before encoding. MP3 at speech bitrates cuts the highs
-#: that K-weighting boosts, so the decoded file measures about 0.5 LU quieter than the PCM,
-#: and the encoder's ringing lifts peaks a few tenths of a dB: aim a little louder and
-#: keep peaks a little lower (measured with ffmpeg's ebur128 on the decoded files).
+#: What each segment's PCM is normalised to before encoding. MP3 at speech bitrates cuts
+#: the highs that K-weighting boosts, so the decoded file measures about 0.5 LU quieter
+#: than the PCM, and the encoder's ringing lifts peaks a few tenths of a dB: aim a little
+#: louder and keep peaks a little lower (measured with ffmpeg's ebur128 on the decoded
+#: files).
 ENCODE_TARGET_LUFS = TARGET_LUFS + 0.5
 ENCODE_MAX_TRUE_PEAK = MAX_TRUE_PEAK - 0.7
 
@@ -69,17 +90,33 @@ class TimedSegment:
 
 @dataclass(frozen=True)
 class ChapterAudio:
-    """A chapter's finished audio (int16 mono) and where its scenes and segments are."""
+    """A chapter laid out as MP3: its frames (pieces and silences, to join), where its
+    scenes and segments are, and its length as gapless players play it."""
 
     chapter: Chapter
-    samples: np.ndarray
+    chunks: tuple[bytes, ...]
     rate: int
+    bitrate: int
     marks: tuple[ChapterMark, ...]
     timeline: tuple[TimedSegment, ...]
+    duration: float
 
-    @property
-    def duration(self) -> float:
-        return len(self.samples) / self.rate
+    def write(self, path, quality: int = DEFAULT_QUALITY):
+        """Write the chapter as one MP3 file (Info frame, LAME tag), atomically."""
+        return write_mp3(path, list(self.chunks), self.rate, self.bitrate, quality)
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """How segments are made loud and encoded: part of every speech cache key."""
+
+    bitrate: int = DEFAULT_BITRATE
+    quality: int = DEFAULT_QUALITY
+
+    def describe(self) -> str:
+        return (
+            f"{self.bitrate}k q{self.quality} {ENCODE_TARGET_LUFS} LUFS {ENCODE_MAX_TRUE_PEAK} dBTP"
+        )
 
 
 def pause_between(previous: Segment | None, current: Segment, pauses: Pauses) -> float:
@@ -115,48 +152,77 @@ def assemble_chapter(
     progress: Callable[[int], None] | None = None,
     pronunciations: Pronunciations = (),
     cache: SpeechCache | None = None,
+    encoding: Encoding = Encoding(),
 ) -> ChapterAudio:
-    """Speak a chapter's segments and join them into one normalised track, saying the
-    words of ``pronunciations`` as the voices file says. Speech found in ``cache`` is not
-    synthesized again; what is synthesized is added to it."""
+    """Lay out a chapter's segments as MP3 pieces with silent frames between, saying the
+    words of ``pronunciations`` as the voices file says. Pieces found in ``cache`` are not
+    made again; what is made is added to it."""
     cache = cache or SpeechCache(None)
     rate = engine.sample_rate
-    parts: list[AudioSegment] = []
+    per_frame = frame_samples(rate, encoding.bitrate)
+    lead = ENCODER_DELAY + DECODER_DELAY
+    chunks: list[bytes] = []
     timeline: list[TimedSegment] = []
     scene_starts: dict[int, int] = {}
-    position = 0  # in samples
+    # Positions in samples of the MP3's rate. ``position``: the end of the frames so far,
+    # counted as gapless players count (from after the first delay); ``spoken_end``: the
+    # end of the last speech.
+    position = -lead
+    spoken_end = 0
+    output_rate = rate
     previous: Segment | None = None
+
+    frames = size = 0  # so far, to keep the bitrate exact
+
+    def add(data: bytes, count: int) -> None:
+        nonlocal position, frames, size
+        chunks.append(data)
+        position += count * per_frame
+        frames += count
+        size += len(data)
+
+    def pause(seconds: float) -> None:
+        wanted = spoken_end + round(seconds * output_rate)
+        count = max(0, round((wanted - position) / per_frame))
+        if count:
+            add(silent_frames(count, rate, encoding.bitrate, frames, size), count)
+
     for segment in segments:
         text = spoken_text(segment, chapter.title, pronunciations)
         if progress is not None:
             progress(1)
         if not text:
             continue
-        speech = _cached_speech(text, segment, cast, pauses, engine, cache)
-        if speech is None:
+        piece = segment_piece(
+            text, cast.profile_for(segment.speaker), pauses, engine, cache, encoding
+        )
+        if not piece.frames:
             continue
-        gap = _silence(pause_between(previous, segment, pauses), rate)
-        parts.append(gap)
-        position += int(gap.frame_count())
-        start_ms = _ms(position, rate)
+        output_rate = piece.rate
+        pause(pause_between(previous, segment, pauses))
+        start = position + lead
+        add(piece.data, piece.frames)
+        spoken_end = start + piece.samples
+        start_ms = _ms(start, output_rate)
         if segment.scene not in scene_starts:
             scene_starts[segment.scene] = start_ms if segment.scene else 0
-        parts.append(speech)
-        position += int(speech.frame_count())
-        timeline.append(TimedSegment(segment, start_ms, _ms(position, rate), text))
+        timeline.append(TimedSegment(segment, start_ms, _ms(spoken_end, output_rate), text))
         previous = segment
-    parts.append(_silence(pauses.chapter, rate))
-    joined = AudioSegment(
-        data=b"".join(part.raw_data for part in parts),
-        sample_width=2,
-        frame_rate=rate,
-        channels=1,
-    )
-    samples = np.frombuffer(joined.raw_data, dtype=np.int16)
-    samples = loudness.normalize(samples, rate, ENCODE_TARGET_LUFS, ENCODE_MAX_TRUE_PEAK)
-    duration_ms = _ms(len(samples), rate)
+    pause(pauses.chapter)
+    if position <= 0:  # nothing was said: a frame of silence, so the file is valid
+        count = 1 + lead // per_frame
+        add(silent_frames(count, rate, encoding.bitrate, frames, size), count)
+    duration_ms = _ms(position, output_rate)
     marks = _marks(chapter, scene_starts, duration_ms)
-    return ChapterAudio(chapter, samples, rate, marks, tuple(timeline))
+    return ChapterAudio(
+        chapter,
+        tuple(chunks),
+        rate,
+        encoding.bitrate,
+        marks,
+        tuple(timeline),
+        position / output_rate,
+    )
 
 
 def engine_identity(engine: Engine) -> str:
@@ -164,10 +230,22 @@ def engine_identity(engine: Engine) -> str:
     return f"{engine.name} {getattr(engine, 'version', '')}".strip()
 
 
-def segment_key(text: str, segment: Segment, cast: Cast, pauses: Pauses, engine: Engine) -> str:
-    """The speech cache key of a segment, as spoken by ``engine``."""
-    profile = cast.profile_for(segment.speaker)
-    return speech_key(text, profile, pauses.sentence, engine_identity(engine), engine.sample_rate)
+def segment_key(
+    text: str,
+    profile: VoiceProfile,
+    pauses: Pauses,
+    engine: Engine,
+    encoding: Encoding = Encoding(),
+) -> str:
+    """The speech cache key of a text spoken in ``profile`` by ``engine``."""
+    return speech_key(
+        text,
+        profile,
+        pauses.sentence,
+        engine_identity(engine),
+        engine.sample_rate,
+        encoding.describe(),
+    )
 
 
 def chapter_key(
@@ -177,6 +255,7 @@ def chapter_key(
     pauses: Pauses,
     engine: Engine,
     pronunciations: Pronunciations = (),
+    encoding: Encoding = Encoding(),
 ) -> str:
     """A hash of everything a chapter's audio is made from: each segment's speech key, in
     order, where the speaker changes and the pauses. Equal keys, equal audio."""
@@ -185,49 +264,60 @@ def chapter_key(
     for segment in segments:
         text = spoken_text(segment, chapter.title, pronunciations)
         if text:
-            key = segment_key(text, segment, cast, pauses, engine)
+            key = segment_key(text, cast.profile_for(segment.speaker), pauses, engine, encoding)
             digest.update(f"{key} {segment.speaker} {segment.paragraph} {segment.scene}".encode())
     return digest.hexdigest()
 
 
-def _cached_speech(
-    text: str, segment: Segment, cast: Cast, pauses: Pauses, engine: Engine, cache: SpeechCache
-) -> AudioSegment | None:
-    """A segment's speech from the cache, or synthesized and cached."""
-    key = segment_key(text, segment, cast, pauses, engine)
-    pcm = cache.get(key)
-    if pcm is None:
-        pcm = _speak(text, segment, cast, pauses, engine)
-        cache.put(key, pcm)
+def segment_piece(
+    text: str,
+    profile: VoiceProfile,
+    pauses: Pauses,
+    engine: Engine,
+    cache: SpeechCache,
+    encoding: Encoding = Encoding(),
+) -> Piece:
+    """A text's speech as an MP3 piece: from the cache, or made and cached."""
+    key = segment_key(text, profile, pauses, engine, encoding)
+    piece = cache.get(key)
+    if piece is None:
+        piece = make_piece(text, profile, pauses.sentence, engine, encoding)
+        cache.put(key, piece)
+    return piece
+
+
+def make_piece(
+    text: str,
+    profile: VoiceProfile,
+    sentence_pause: float,
+    engine: Engine,
+    encoding: Encoding = Encoding(),
+) -> Piece:
+    """Speak ``text``, bring it to the chapters' loudness and encode it: what the speech
+    cache holds. A piece of no frames when there is nothing to hear."""
+    pcm = speak(text, profile, sentence_pause, engine)
+    rate = engine.sample_rate
     if pcm.size == 0:
-        return None
-    return AudioSegment(
-        data=pcm.tobytes(), sample_width=2, frame_rate=engine.sample_rate, channels=1
-    )
-
-
-def _speak(text: str, segment: Segment, cast: Cast, pauses: Pauses, engine: Engine) -> np.ndarray:
-    """One segment's speech in its speaker's voice (empty when there is nothing to hear)."""
-    return speak(text, cast.profile_for(segment.speaker), pauses.sentence, engine)
+        return Piece(b"", 0, 0, rate, frame_samples(rate, encoding.bitrate))
+    pcm = loudness.normalize(pcm, rate, ENCODE_TARGET_LUFS, ENCODE_MAX_TRUE_PEAK)
+    return encode_piece(pcm, rate, encoding.bitrate, encoding.quality)
 
 
 def speak(text: str, profile: VoiceProfile, sentence_pause: float, engine: Engine) -> np.ndarray:
-    """A text's speech: its sentences, trimmed, with sentence pauses between, at the common
-    loudness; empty when there is nothing to hear. What the speech cache holds."""
+    """A text's speech: its sentences, trimmed, with sentence pauses between; empty when
+    there is nothing to hear. pydub joins the sentences and pauses."""
     rate = engine.sample_rate
-    pieces: list[np.ndarray] = []
-    pause = np.zeros(int(round(sentence_pause * rate)), dtype=np.int16)
+    joined: AudioSegment | None = None
+    pause = AudioSegment.silent(duration=sentence_pause * 1000, frame_rate=rate)
     for sentence in sentences(text):
-        pcm = np.frombuffer(engine.synthesize(sentence, profile), dtype=np.int16)
-        pcm = _trim(pcm, rate)
+        pcm = _trim(np.frombuffer(engine.synthesize(sentence, profile), dtype=np.int16), rate)
         if pcm.size == 0:
             continue
-        if pieces:
-            pieces.append(pause)
-        pieces.append(pcm)
-    if not pieces:
+        speech = AudioSegment(data=pcm.tobytes(), sample_width=2, frame_rate=rate, channels=1)
+        joined = speech if joined is None else joined + pause + speech
+    if joined is None:
         return np.zeros(0, dtype=np.int16)
-    return loudness.match_loudness(np.concatenate(pieces), rate, TARGET_LUFS)
+    return np.frombuffer(joined.raw_data, dtype=np.int16)
 
 
 def _trim(pcm: np.ndarray, rate: int) -> np.ndarray:
@@ -241,10 +331,6 @@ def _trim(pcm: np.ndarray, rate: int) -> np.ndarray:
 
 def _ms(samples: int, rate: int) -> int:
     return int(round(samples * 1000 / rate))
-
-
-def _silence(seconds: float, rate: int) -> AudioSegment:
-    return AudioSegment.silent(duration=max(0.0, seconds) * 1000, frame_rate=rate)
 
 
 def _marks(chapter: Chapter, scene_starts: dict[int, int], duration_ms: int) -> tuple:

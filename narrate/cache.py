@@ -1,11 +1,13 @@
-"""The speech cache: each segment's finished speech, stored by what made it.
+"""The speech cache: each segment's finished speech, encoded, stored by what made it.
 
 A segment's audio depends only on the words spoken, the voice profile, the pause between
-its sentences, and the engine (name and version) with its sample rate; the key is a hash
-of exactly those. So after a casting tweak only the segments whose voice or words changed
-are synthesized again, and an interrupted render picks up where it stopped. Entries are
-raw 16-bit PCM files, written under a temporary name and renamed into place, in a per-user
-cache folder (``platformdirs``) unless ``--cache-dir`` says otherwise.
+its sentences, the engine (name and version) with its sample rate, and how it is made
+loud and encoded; the key is a hash of exactly those. So after a casting tweak only the
+segments whose voice or words changed are synthesized and encoded again, chapters are
+joined from the cached pieces (:mod:`narrate.assemble`), and an interrupted render picks
+up where it stopped. Entries are MP3 pieces (:class:`narrate.mp3.Piece`) with a small
+header, written under a temporary name and renamed into place, in a per-user cache folder
+(``platformdirs``) unless ``--cache-dir`` says otherwise.
 """
 
 from __future__ import annotations
@@ -14,18 +16,22 @@ import contextlib
 import hashlib
 import json
 import os
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import platformdirs
 
 from narrate.errors import ConfigError
 from narrate.model import VoiceProfile
+from narrate.mp3 import Piece
 
 #: Changes whenever what a cached entry holds changes (trimming, normalisation…).
-FORMAT_VERSION = 2
-_SUFFIX = ".pcm"
+FORMAT_VERSION = 3
+_SUFFIX = ".piece"
+#: An entry: this header (magic, samples, frames, rate, samples per frame), then the frames.
+_HEADER = struct.Struct("<4sIIII")
+_MAGIC = b"NRP3"
 
 
 #: An environment variable that moves the default cache folder (tests, shared machines).
@@ -41,10 +47,17 @@ def default_cache_dir() -> Path:
 
 
 def speech_key(
-    text: str, profile: VoiceProfile, sentence_pause: float, engine: str, rate: int
+    text: str,
+    profile: VoiceProfile,
+    sentence_pause: float,
+    engine: str,
+    rate: int,
+    encoding: str = "",
 ) -> str:
-    """The cache key of one segment's speech."""
+    """The cache key of one segment's speech; ``encoding`` says how it is made loud and
+    encoded."""
     what = {
+        "encoding": encoding,
         "format": FORMAT_VERSION,
         "text": text,
         "voice": profile.id,
@@ -65,29 +78,36 @@ class SpeechCache:
     misses: int = 0
     _checked: bool = field(default=False, repr=False)
 
-    def get(self, key: str) -> np.ndarray | None:
+    def get(self, key: str) -> Piece | None:
         if self.folder is None:
             self.misses += 1
             return None
         try:
             data = self._path(key).read_bytes()
-        except OSError:
+            magic, samples, frames, rate, per_frame = _HEADER.unpack_from(data)
+        except (OSError, struct.error):
+            self.misses += 1
+            return None
+        if magic != _MAGIC:
             self.misses += 1
             return None
         self.hits += 1
-        return np.frombuffer(data, dtype=np.int16)
+        return Piece(data[_HEADER.size :], frames, samples, rate, per_frame)
 
     def has(self, key: str) -> bool:
         return self.folder is not None and self._path(key).is_file()
 
-    def put(self, key: str, pcm: np.ndarray) -> None:
+    def put(self, key: str, piece: Piece) -> None:
         if self.folder is None:
             return
         path = self._path(key)
         partial = path.with_name(f".{path.name}.{os.getpid()}.part")
+        header = _HEADER.pack(
+            _MAGIC, piece.samples, piece.frames, piece.rate, piece.samples_per_frame
+        )
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            partial.write_bytes(np.ascontiguousarray(pcm, dtype=np.int16).tobytes())
+            partial.write_bytes(header + piece.data)
             os.replace(partial, path)
         except OSError:
             # A full or read-only cache only costs speed: the render goes on.

@@ -682,7 +682,9 @@ class EspeakEngine(Pyttsx3Engine):
         api = self._api
         status = api.cSynth(data, len(data), 0, api.POS_CHARACTER, 0, api.CHARS_UTF8, None, None)
         if status != api.EE_OK:
-            raise NarrateError(f"speech engine {self.name} failed (status {status}) on: '{text[:60]}'")
+            raise NarrateError(
+                f"speech engine {self.name} failed (status {status}) on: '{text[:60]}'"
+            )
         pcm = b"".join(self._buffers)
         self._buffers = []
         return pcm

@@ -56,6 +56,8 @@ DEFAULT_QUALITY = 5
 #: The encoder delay LAME 3.100 stores, and the delay its output really has (checked by
 #: cross-correlating decoded and input audio: 576 + the decoder's 529 samples).
 ENCODER_DELAY = 576
+#: What an MP3 decoder adds in front of that (the synthesis filter bank's delay).
+DECODER_DELAY = 529
 #: The version string of the LAME inside lameenc, written into the tag.
 LAME_VERSION = b"LAME3.100"
 
@@ -122,16 +124,49 @@ def encode_mp3(
     the same folder and renamed into place when complete, so ``path`` never holds a partial
     file. Raises NarrateError (exit code 2) for a bitrate or sample rate MP3 cannot carry.
     """
-    path = Path(path)
     samples = _samples(pcm)
     if len(samples) == 0:
         raise ValueError("no audio to encode")
+    piece = encode_piece(samples, rate, bitrate, quality)
+    padding = piece.frames * piece.samples_per_frame - ENCODER_DELAY - piece.samples
+    return write_mp3(path, [piece.data], rate, bitrate, quality, padding)
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Audio encoded on its own into whole MP3 frames.
+
+    Decoded, the frames give ``lead`` samples of silence (LAME's delay and the decoder's),
+    the ``samples`` samples of audio, then silence to the end of the last frame. Pieces and
+    :func:`silent_frames` can be joined end to end into one valid stream: every piece starts
+    with an empty bit reservoir, and the joins fall in silence. ``rate`` is the MP3's.
+    """
+
+    data: bytes
+    frames: int
+    samples: int
+    rate: int
+    samples_per_frame: int
+
+    @property
+    def lead(self) -> int:
+        return ENCODER_DELAY + DECODER_DELAY
+
+    @property
+    def length(self) -> int:
+        """Decoded length in samples, silences included."""
+        return self.frames * self.samples_per_frame
+
+
+def encode_piece(
+    samples: np.ndarray, rate: int, bitrate: int = DEFAULT_BITRATE, quality: int = DEFAULT_QUALITY
+) -> Piece:
+    """Encode mono int16 ``samples`` at ``rate`` Hz into a :class:`Piece` (CBR frames)."""
     if not 0 <= quality <= 9:
         raise ValueError(f"LAME quality must be 0-9, got {quality}")
     output_rate = _output_rate(rate, bitrate)
     if output_rate != rate:
         samples = _upsample(samples, output_rate // rate)
-
     encoder = lameenc.Encoder()
     encoder.set_channels(1)
     encoder.set_in_sample_rate(output_rate)
@@ -140,24 +175,77 @@ def encode_mp3(
     encoder.set_out_sample_rate(output_rate)
     encoder.set_bit_rate(bitrate)
     encoder.set_quality(quality)
-    audio = bytes(encoder.encode(samples.tobytes())) + bytes(encoder.flush())
+    audio = bytes(encoder.encode(np.ascontiguousarray(samples).tobytes())) + bytes(encoder.flush())
+    frames = _count_frames(audio, output_rate, bitrate)
+    return Piece(audio, frames, len(samples), output_rate, _samples_per_frame(audio))
 
-    frames = list(_frames(audio))
-    _check_frames(audio, frames, output_rate, bitrate)
+
+def silent_frames(
+    count: int,
+    rate: int,
+    bitrate: int = DEFAULT_BITRATE,
+    frames_before: int = 0,
+    bytes_before: int = 0,
+) -> bytes:
+    """``count`` frames that decode to silence, to join between :class:`Piece` s.
+
+    Each is a frame header with empty side information and no audio data: nothing to
+    decode, nothing borrowed from or lent to the bit reservoir. ``rate`` is the source's
+    rate (as given to :func:`encode_piece`). Where a frame's ideal size is fractional
+    (208.98 bytes at 64 kbit/s, 22050 Hz), frames are padded by a byte as LAME pads them:
+    so that, after ``frames_before`` frames of ``bytes_before`` bytes, the stream keeps
+    its exact bitrate.
+    """
+    output_rate = _output_rate(rate, bitrate)
+    header = _header_bytes(output_rate, bitrate)
+    parsed = _Header.parse(header, 0)
+    size = parsed.frame_size()
+    padded_header = header[:2] + bytes([header[2] | 2]) + header[3:]
+    plain, padded = header + bytes(size - 4), padded_header + bytes(size - 3)
+    exact = parsed.samples_per_frame // 8 * bitrate * 1000 / output_rate
+    if exact == size:
+        return plain * count
+    chunks = []
+    total = bytes_before
+    for number in range(frames_before + 1, frames_before + count + 1):
+        frame = padded if total + size < int(number * exact) else plain
+        chunks.append(frame)
+        total += len(frame)
+    return b"".join(chunks)
+
+
+def frame_samples(rate: int, bitrate: int = DEFAULT_BITRATE) -> int:
+    """Samples per frame (1152 or 576) of the MP3 made from ``rate`` Hz audio."""
+    output_rate = _output_rate(rate, bitrate)
+    return 1152 if output_rate in MPEG1_RATES else 576
+
+
+def write_mp3(
+    path: str | Path,
+    chunks: list[bytes],
+    rate: int,
+    bitrate: int = DEFAULT_BITRATE,
+    quality: int = DEFAULT_QUALITY,
+    padding: int = DECODER_DELAY,
+) -> EncodedInfo:
+    """Write joined pieces and silences as one MP3 at ``path``, with Info frame and LAME tag.
+
+    The tag says LAME's delay and ``padding`` end samples to trim: by default only what the
+    decoder's own delay pushes past the end, so gapless players play every frame after the
+    delay. Written under a temporary name and renamed into place.
+    """
+    path = Path(path)
+    audio = b"".join(chunks)
+    output_rate = _output_rate(rate, bitrate)
+    frames = _frame_offsets(audio, output_rate, bitrate)
     samples_per_frame = _samples_per_frame(audio)
-    padding = len(frames) * samples_per_frame - ENCODER_DELAY - len(samples)
     info = _info_frame(
-        audio,
-        frames,
-        padding=padding,
-        quality=quality,
-        bitrate=bitrate,
-        source_rate=rate,
+        audio, frames, padding=padding, quality=quality, bitrate=bitrate, source_rate=rate
     )
     _write_atomically(path, (info, audio))
     return EncodedInfo(
         path=path,
-        duration=len(samples) / output_rate,
+        duration=(len(frames) * samples_per_frame - ENCODER_DELAY - padding) / output_rate,
         frames=len(frames),
         bytes=len(info) + len(audio),
         sample_rate=output_rate,
@@ -270,7 +358,7 @@ class _Header:
 
 
 def _frames(audio: bytes) -> Iterator[tuple[int, int]]:
-    """Yield (offset, length) of each frame of a stream of MPEG audio frames."""
+    """Yield (offset, length) of each frame of a stream of MPEG audio frames, any kind."""
     offset = 0
     while offset < len(audio):
         length = _Header.parse(audio, offset).frame_size()
@@ -278,20 +366,53 @@ def _frames(audio: bytes) -> Iterator[tuple[int, int]]:
         offset += length
 
 
-def _check_frames(audio: bytes, frames: list[tuple[int, int]], rate: int, bitrate: int) -> None:
-    """Make sure LAME wrote what was asked: constant bitrate, mono, the rate given."""
-    for offset, _ in frames:
-        header = _Header.parse(audio, offset)
-        if (header.bitrate, header.sample_rate, header.mode) != (bitrate, rate, _MODE_MONO):
-            raise RuntimeError(
-                f"LAME wrote a {header.bitrate} kbit/s, {header.sample_rate} Hz, mode "
-                f"{header.mode} frame; asked for {bitrate} kbit/s, {rate} Hz, mono"
-            )
-        if header.layer != _LAYER_III or header.protected:
-            raise RuntimeError("LAME wrote a frame that is not layer III without CRC")
-    last_offset, last_length = frames[-1]
-    if last_offset + last_length != len(audio):
+def _count_frames(audio: bytes, rate: int, bitrate: int) -> int:
+    """Count the frames of LAME's output, checking it is what was asked for."""
+    return len(_frame_offsets(audio, rate, bitrate))
+
+
+def _frame_offsets(audio: bytes, rate: int, bitrate: int) -> list[int]:
+    """The offset of every frame of a stream of mono CBR layer III frames at ``bitrate``
+    kbit/s and ``rate`` Hz. Headers are checked against the first one, which must be
+    what was asked for (LAME writes one kind of frame; narrate joins only its own)."""
+    if not audio:
+        raise RuntimeError("LAME wrote no frames")
+    first = _Header.parse(audio, 0)
+    if (first.bitrate, first.sample_rate, first.mode) != (bitrate, rate, _MODE_MONO):
+        raise RuntimeError(
+            f"LAME wrote a {first.bitrate} kbit/s, {first.sample_rate} Hz, mode "
+            f"{first.mode} frame; asked for {bitrate} kbit/s, {rate} Hz, mono"
+        )
+    if first.layer != _LAYER_III or first.protected:
+        raise RuntimeError("LAME wrote a frame that is not layer III without CRC")
+    size = first.frame_size(padded=False)
+    # All but the padding bit (byte 2, bit 1) must equal the first header's.
+    head = audio[0:2]
+    third = audio[2] & 0xFD
+    offsets = []
+    offset = 0
+    end = len(audio)
+    while offset < end:
+        if audio[offset : offset + 2] != head or audio[offset + 2] & 0xFD != third:
+            raise RuntimeError(f"MPEG frame at byte {offset} differs from the first")
+        offsets.append(offset)
+        offset += size + (audio[offset + 2] >> 1 & 1)
+    if offset != end:
         raise RuntimeError("LAME's output ends with a partial frame")
+    return offsets
+
+
+def _header_bytes(rate: int, bitrate: int) -> bytes:
+    """The 4-byte header of an unpadded mono layer III frame without CRC."""
+    if rate in MPEG1_RATES:
+        version, rates, bitrates = _VERSION_MPEG1, MPEG1_RATES, MPEG1_BITRATES
+    elif rate in MPEG2_RATES:
+        version, rates, bitrates = _VERSION_MPEG2, MPEG2_RATES, MPEG2_BITRATES
+    else:
+        version, rates, bitrates = _VERSION_MPEG25, MPEG25_RATES, MPEG2_BITRATES
+    word = 0x7FF << 21 | version << 19 | _LAYER_III << 17 | 1 << 16
+    word |= (bitrates.index(bitrate) + 1) << 12 | rates.index(rate) << 10 | _MODE_MONO << 6
+    return word.to_bytes(4, "big")
 
 
 def _samples_per_frame(audio: bytes) -> int:
@@ -303,7 +424,7 @@ def _samples_per_frame(audio: bytes) -> int:
 
 def _info_frame(
     audio: bytes,
-    frames: list[tuple[int, int]],
+    frames: list[int],
     padding: int,
     quality: int,
     bitrate: int,
@@ -348,7 +469,7 @@ def _info_frame(
     return bytes(frame)
 
 
-def _seek_table(frames: list[tuple[int, int]], audio_bytes: int) -> bytes:
+def _seek_table(frames: list[int], audio_bytes: int) -> bytes:
     """Return the 100-byte TOC: for each percent of play time, the byte position in 256ths.
 
     As LAME computes it: positions and total count the audio frames only, so the first
@@ -356,7 +477,7 @@ def _seek_table(frames: list[tuple[int, int]], audio_bytes: int) -> bytes:
     """
     table = bytearray(100)
     for percent in range(1, 100):
-        offset, _ = frames[min(len(frames) - 1, percent * len(frames) // 100)]
+        offset = frames[min(len(frames) - 1, percent * len(frames) // 100)]
         table[percent] = min(255, offset * 256 // audio_bytes)
     return bytes(table)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import itertools
 import os
 import tempfile
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from mutagen.mp3 import MP3
 
 from narrate.assemble import (
     ChapterAudio,
+    Encoding,
     TimedSegment,
     assemble_chapter,
     chapter_key,
@@ -59,7 +59,7 @@ from narrate.model import (
     VoiceProfile,
     VoicesConfig,
 )
-from narrate.mp3 import DEFAULT_BITRATE, DEFAULT_QUALITY, check_bitrate, encode_mp3
+from narrate.mp3 import DEFAULT_BITRATE, DEFAULT_QUALITY, check_bitrate
 from narrate.quotes import segment_book
 from narrate.readers import read_book
 from narrate.speakers import attribute
@@ -341,9 +341,11 @@ def render(
     """
     cache = open_cache(cache_dir, use_cache)
     jobs = default_jobs() if jobs is None else max(1, jobs)
-    parallel = jobs > 1 and engine is None
+    # Workers make their own engines by name: only an engine made by name can be shared.
+    parallel = jobs > 1 and (engine is None or getattr(engine, "spec", None) is not None)
     engine = engine or get_engine()
     check_bitrate(bitrate, engine.sample_rate)
+    encoding = Encoding(bitrate)
     cover_image = read_cover(cover) if cover is not None else None
     result_script = script(
         path, voices=voices, title=title, author=author, keep_notes=keep_notes, engine=engine
@@ -376,6 +378,7 @@ def render(
                 result_script.pauses,
                 engine,
                 result_script.pronunciations,
+                encoding,
             ),
             tags,
             bitrate,
@@ -390,10 +393,22 @@ def render(
         planned.append((chapter, segments, target, tags, made_from))
     with _speech_store(cache, parallel) as store:
         tasks, lookups = (
-            _speech_tasks(planned, result_script, engine, store) if parallel else ([], 0)
+            _speech_tasks(planned, result_script, engine, store, encoding) if parallel else ([], 0)
         )
-        jobs_list = [
-            ChapterJob(
+        made = 0
+        if parallel and (len(tasks) >= MIN_PARALLEL_TASKS or lookups >= MIN_PARALLEL_SEGMENTS):
+            # Every core makes the missing pieces; the chapters are then joined from them.
+            if progress:
+                progress("segment", lookups - len(tasks), 0)
+            made = run_in_workers(
+                tasks,
+                store.folder,
+                jobs,
+                getattr(engine, "spec", "auto"),
+                on_speech=(lambda n: progress("segment", n, 0)) if progress else None,
+            )
+        for chapter, segments, target, tags, made_from in planned:
+            job = ChapterJob(
                 chapter,
                 tuple(segments),
                 target,
@@ -404,31 +419,11 @@ def render(
                 result_script.pronunciations,
                 bitrate,
             )
-            for chapter, segments, target, tags, made_from in planned
-        ]
-        if (
-            parallel
-            and len(jobs_list)
-            and (len(tasks) >= MIN_PARALLEL_TASKS or lookups >= MIN_PARALLEL_SEGMENTS)
-        ):
-            # Every core: first the missing speech, then whole chapters, one per worker.
-            done = itertools.count(len(kept) + 1)
-            built = run_in_workers(
-                tasks,
-                jobs_list,
-                store.folder,
-                jobs,
-                on_speech=(lambda n: progress("segment", n, 0)) if progress else None,
-                on_chapter=(lambda _: progress("written", next(done), total)) if progress else None,
-            )
-            tracks.extend(built)
-            synthesized, reused = len(tasks), lookups - len(tasks)
-        else:
-            for job in jobs_list:
-                tracks.append(build_chapter(job, engine, store, progress))
-                if progress:
-                    progress("written", job.chapter.number, total)
-            synthesized, reused = store.misses, store.hits
+            tracks.append(build_chapter(job, engine, store, None if made else progress))
+            if progress:
+                progress("written", chapter.number, total)
+        synthesized = made + store.misses
+        reused = store.hits - made
     tracks.sort(key=lambda track: track.path.name)
     _remove_stale_tracks(folder, {t.path.name for t in tracks})
     return RenderResult(result_script, folder, tuple(tracks), synthesized, reused, tuple(kept))
@@ -453,7 +448,8 @@ class ChapterJob:
 def build_chapter(
     job: ChapterJob, engine: Engine, cache: SpeechCache, progress: Progress | None = None
 ) -> Track:
-    """Assemble one chapter from its speech, encode it, tag it, put it in place."""
+    """Join one chapter from its speech pieces (making those the cache lacks), tag it, put
+    it in place."""
     audio = assemble_chapter(
         job.chapter,
         job.segments,
@@ -463,9 +459,10 @@ def build_chapter(
         progress=(lambda n: progress("segment", n, 0)) if progress else None,
         pronunciations=job.pronunciations,
         cache=cache,
+        encoding=Encoding(job.bitrate),
     )
     tags = replace(job.tags, marks=audio.marks, made_from=job.made_from)
-    _write_track(audio, job.target, tags, job.bitrate)
+    _write_track(audio, job.target, tags)
     return Track(job.target, job.chapter.title, audio.duration, audio.timeline)
 
 
@@ -488,7 +485,11 @@ def _speech_store(cache: SpeechCache, parallel: bool):
 
 
 def _speech_tasks(
-    planned: list[tuple], result_script: Script, engine: Engine, cache: SpeechCache
+    planned: list[tuple],
+    result_script: Script,
+    engine: Engine,
+    cache: SpeechCache,
+    encoding: Encoding,
 ) -> tuple[list[SpeechTask], int]:
     """The speech the planned chapters need that the cache does not have, once each; and
     how many segments they speak in all."""
@@ -501,12 +502,12 @@ def _speech_tasks(
             if not text:
                 continue
             lookups += 1
-            key = segment_key(text, segment, result_script.cast, result_script.pauses, engine)
+            profile = result_script.cast.profile_for(segment.speaker)
+            key = segment_key(text, profile, result_script.pauses, engine, encoding)
             if key in seen or cache.has(key):
                 continue
             seen.add(key)
-            profile = result_script.cast.profile_for(segment.speaker)
-            tasks.append(SpeechTask(key, text, profile, result_script.pauses.sentence))
+            tasks.append(SpeechTask(key, text, profile, result_script.pauses.sentence, encoding))
     return tasks, lookups
 
 
@@ -552,10 +553,10 @@ def _duration(path: Path) -> float:
         return 0.0
 
 
-def _write_track(audio: ChapterAudio, target: Path, tags: TrackTags, bitrate: int) -> None:
+def _write_track(audio: ChapterAudio, target: Path, tags: TrackTags) -> None:
     partial = target.with_name(f".{target.name}.part")
     try:
-        encode_mp3(audio.samples, audio.rate, partial, bitrate=bitrate)
+        audio.write(partial)
         write_tags(partial, tags)
         os.replace(partial, target)
     except BaseException as error:
@@ -621,7 +622,7 @@ def preview(
     audio = _speak_quotes(name, profile, quotes, config, engine)
     if not audio.timeline:
         raise NarrateError(f"speech engine {engine.name} said nothing for: {quotes[0][0][:60]!r}")
-    encode_mp3(audio.samples, audio.rate, target)
+    audio.write(target)
     lines = tuple(part for parts in quotes for part in parts)
     return Preview(target, name, profile, lines, audio.duration)
 

@@ -1,11 +1,12 @@
-"""Worker processes: a book's missing speech, then its chapters, on every core.
+"""Worker processes: a book's missing speech pieces, made on every core.
 
 espeak-ng is not thread-safe and initialises once per process, so each worker process
-starts its own engine (processes are spawned, not forked, so no engine thread is copied).
-First the workers synthesize whole segments, writing each into the speech cache
-themselves (only counts travel back); then each builds whole chapters from the cache
-(assemble, normalise, encode, tag) and sends back the track. A render given an engine
-object (tests, other engines), or a small book, does all of it in its own process.
+starts its own engine (processes are spawned, not forked, so no engine thread is copied),
+by the name the render's engine was made with. Each worker synthesizes whole segments,
+makes them loud and encodes them (:func:`narrate.assemble.make_piece`), writing each
+piece into the speech cache itself: only counts travel back. The render then joins the
+chapters from the cache, which costs no encoding. A small book, or a render given an
+engine object that was not made by name, does all of it in its own process.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from narrate.assemble import Encoding
 from narrate.model import VoiceProfile
 
 #: Segments handed to a worker at once: enough to keep the pipe quiet.
@@ -31,6 +33,7 @@ class SpeechTask:
     text: str
     profile: VoiceProfile
     sentence_pause: float
+    encoding: Encoding = Encoding()
 
 
 def default_jobs() -> int:
@@ -39,46 +42,42 @@ def default_jobs() -> int:
 
 def run_in_workers(
     tasks: Iterable[SpeechTask],
-    chapters: Iterable,
     cache_folder: Path,
     jobs: int,
+    engine: str = "auto",
     on_speech: Callable[[int], None] | None = None,
-    on_chapter: Callable[[int], None] | None = None,
-) -> list:
-    """With ``jobs`` worker processes: synthesize every task into the cache at
-    ``cache_folder``, then build every chapter (``pipeline.ChapterJob``) from it, one
-    chapter per worker at a time. Returns the chapters' tracks, in the order they
-    finished."""
-    tasks, chapters = list(tasks), list(chapters)
+) -> int:
+    """With ``jobs`` worker processes, each with its own engine ``engine`` (a name for
+    :func:`narrate.engine.get_engine`), make every task's piece into the cache at
+    ``cache_folder``. Returns how many were made."""
+    tasks = list(tasks)
     batches = [tasks[i : i + BATCH] for i in range(0, len(tasks), BATCH)]
+    if not batches:
+        return 0
     context = multiprocessing.get_context("spawn")
-    tracks = []
+    made = 0
     with ProcessPoolExecutor(
-        max_workers=max(1, min(jobs, max(len(batches), len(chapters)))),
+        max_workers=max(1, min(jobs, len(batches))),
         mp_context=context,
         initializer=_start_worker,
-        initargs=(str(cache_folder),),
+        initargs=(str(cache_folder), engine),
     ) as pool:
         try:
-            for future in as_completed([pool.submit(_synthesize_batch, b) for b in batches]):
-                made = future.result()
+            for future in as_completed([pool.submit(_make_batch, b) for b in batches]):
+                count = future.result()
+                made += count
                 if on_speech is not None:
-                    on_speech(made)
-            for future in as_completed([pool.submit(_build_chapter, c) for c in chapters]):
-                track = future.result()
-                tracks.append(track)
-                if on_chapter is not None:
-                    on_chapter(1)
+                    on_speech(count)
         except BaseException:
-            # Ctrl-C or a failure: stop now, not after the work in flight. The cache and
-            # the chapter files only ever hold whole entries, so nothing half-made stays.
+            # Ctrl-C or a failure: stop now, not after the work in flight. The cache only
+            # ever holds whole entries, so nothing half-made stays.
             # (The pool forgets its processes on shutdown: take them first.)
             processes = list((getattr(pool, "_processes", None) or {}).values())
             pool.shutdown(wait=False, cancel_futures=True)
             for process in processes:
                 process.terminate()
             raise
-    return tracks
+    return made
 
 
 # --- inside a worker process ------------------------------------------------------------
@@ -86,7 +85,7 @@ def run_in_workers(
 _worker: dict = {}
 
 
-def _start_worker(cache_folder: str) -> None:
+def _start_worker(cache_folder: str, engine: str) -> None:
     import signal
 
     from narrate.cache import SpeechCache
@@ -94,20 +93,15 @@ def _start_worker(cache_folder: str) -> None:
 
     # Ctrl-C reaches the whole process group; the parent decides what to do.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _worker["engine"] = get_engine()
+    _worker["engine"] = get_engine(engine)
     _worker["cache"] = SpeechCache(Path(cache_folder))
 
 
-def _synthesize_batch(batch: list[SpeechTask]) -> int:
-    from narrate.assemble import speak
+def _make_batch(batch: list[SpeechTask]) -> int:
+    from narrate.assemble import make_piece
 
     engine, cache = _worker["engine"], _worker["cache"]
     for task in batch:
-        cache.put(task.key, speak(task.text, task.profile, task.sentence_pause, engine))
+        piece = make_piece(task.text, task.profile, task.sentence_pause, engine, task.encoding)
+        cache.put(task.key, piece)
     return len(batch)
-
-
-def _build_chapter(job):
-    from narrate.pipeline import build_chapter
-
-    return build_chapter(job, _worker["engine"], _worker["cache"])
