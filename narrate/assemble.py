@@ -27,7 +27,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from narrate import loudness
 from narrate.cache import SpeechCache, speech_key
 from narrate.engine import Engine
 from narrate.model import (
@@ -71,6 +70,14 @@ MAX_TRUE_PEAK = -1.5
 #: files).
 ENCODE_TARGET_LUFS = TARGET_LUFS + 0.5
 ENCODE_MAX_TRUE_PEAK = MAX_TRUE_PEAK - 0.7
+#: Segments are limited on a 2x oversampled signal, not the 9x that BS.1770 asks for at
+#: 22050 Hz: three times faster, and on espeak's speech its peaks read at most 0.1 dB
+#: under the 9x ones (measured on 300 paragraphs of a novel), which this lower ceiling
+#: makes up for.
+SEGMENT_OVERSAMPLING = 2
+#: Longest run of sentences made into one piece (about 40 s of speech); see :func:`parts`.
+PART_CHARACTERS = 600
+SEGMENT_MAX_TRUE_PEAK = ENCODE_MAX_TRUE_PEAK - 0.2
 
 #: Samples below this fraction of full scale count as silence when trimming (-50 dBFS).
 _SILENCE_LEVEL = 0.0032
@@ -89,24 +96,6 @@ class TimedSegment:
 
 
 @dataclass(frozen=True)
-class ChapterAudio:
-    """A chapter laid out as MP3: its frames (pieces and silences, to join), where its
-    scenes and segments are, and its length as gapless players play it."""
-
-    chapter: Chapter
-    chunks: tuple[bytes, ...]
-    rate: int
-    bitrate: int
-    marks: tuple[ChapterMark, ...]
-    timeline: tuple[TimedSegment, ...]
-    duration: float
-
-    def write(self, path, quality: int = DEFAULT_QUALITY):
-        """Write the chapter as one MP3 file (Info frame, LAME tag), atomically."""
-        return write_mp3(path, list(self.chunks), self.rate, self.bitrate, quality)
-
-
-@dataclass(frozen=True)
 class Encoding:
     """How segments are made loud and encoded: part of every speech cache key."""
 
@@ -115,8 +104,28 @@ class Encoding:
 
     def describe(self) -> str:
         return (
-            f"{self.bitrate}k q{self.quality} {ENCODE_TARGET_LUFS} LUFS {ENCODE_MAX_TRUE_PEAK} dBTP"
+            f"{self.bitrate}k q{self.quality} {ENCODE_TARGET_LUFS} LUFS"
+            f" {SEGMENT_MAX_TRUE_PEAK} dBTP x{SEGMENT_OVERSAMPLING}"
         )
+
+
+@dataclass(frozen=True)
+class ChapterAudio:
+    """A chapter laid out as MP3: its frames (pieces and silences, to join), where its
+    scenes and segments are, and its length as gapless players play it."""
+
+    chapter: Chapter
+    chunks: tuple[bytes, ...]
+    rate: int
+    encoding: Encoding
+    marks: tuple[ChapterMark, ...]
+    timeline: tuple[TimedSegment, ...]
+    duration: float
+
+    def write(self, path):
+        """Write the chapter as one MP3 file (Info frame, LAME tag), atomically."""
+        encoding = self.encoding
+        return write_mp3(path, list(self.chunks), self.rate, encoding.bitrate, encoding.quality)
 
 
 def pause_between(previous: Segment | None, current: Segment, pauses: Pauses) -> float:
@@ -191,18 +200,23 @@ def assemble_chapter(
         text = spoken_text(segment, chapter.title, pronunciations)
         if progress is not None:
             progress(1)
-        if not text:
+        start = None
+        for part in parts(text):
+            piece = segment_piece(
+                part, cast.profile_for(segment.speaker), pauses, engine, cache, encoding
+            )
+            if not piece.frames:
+                continue
+            output_rate = piece.rate
+            pause(
+                pauses.sentence if start is not None else pause_between(previous, segment, pauses)
+            )
+            if start is None:
+                start = position + lead
+            add(piece.data, piece.frames)
+            spoken_end = position - piece.length + lead + piece.samples
+        if start is None:
             continue
-        piece = segment_piece(
-            text, cast.profile_for(segment.speaker), pauses, engine, cache, encoding
-        )
-        if not piece.frames:
-            continue
-        output_rate = piece.rate
-        pause(pause_between(previous, segment, pauses))
-        start = position + lead
-        add(piece.data, piece.frames)
-        spoken_end = start + piece.samples
         start_ms = _ms(start, output_rate)
         if segment.scene not in scene_starts:
             scene_starts[segment.scene] = start_ms if segment.scene else 0
@@ -218,7 +232,7 @@ def assemble_chapter(
         chapter,
         tuple(chunks),
         rate,
-        encoding.bitrate,
+        encoding,
         marks,
         tuple(timeline),
         position / output_rate,
@@ -260,13 +274,27 @@ def chapter_key(
     """A hash of everything a chapter's audio is made from: each segment's speech key, in
     order, where the speaker changes and the pauses. Equal keys, equal audio."""
     digest = hashlib.sha256()
-    digest.update(repr((ENCODE_TARGET_LUFS, ENCODE_MAX_TRUE_PEAK, pauses)).encode())
+    digest.update(repr((encoding.describe(), pauses)).encode())
     for segment in segments:
         text = spoken_text(segment, chapter.title, pronunciations)
-        if text:
-            key = segment_key(text, cast.profile_for(segment.speaker), pauses, engine, encoding)
+        for part in parts(text):
+            key = segment_key(part, cast.profile_for(segment.speaker), pauses, engine, encoding)
             digest.update(f"{key} {segment.speaker} {segment.paragraph} {segment.scene}".encode())
     return digest.hexdigest()
+
+
+def parts(text: str) -> list[str]:
+    """A segment's words in the pieces they are spoken and cached in: runs of whole
+    sentences of at most PART_CHARACTERS (a longer sentence alone). A paragraph can run to
+    minutes of speech; in parts, the audio in memory stays small, and a change to a long
+    paragraph re-makes only the part it touches."""
+    runs: list[str] = []
+    for sentence in sentences(text):
+        if runs and len(runs[-1]) + 1 + len(sentence) <= PART_CHARACTERS:
+            runs[-1] += " " + sentence
+        else:
+            runs.append(sentence)
+    return runs
 
 
 def segment_piece(
@@ -295,11 +323,17 @@ def make_piece(
 ) -> Piece:
     """Speak ``text``, bring it to the chapters' loudness and encode it: what the speech
     cache holds. A piece of no frames when there is nothing to hear."""
+    # Imported here: loudness needs scipy, which a render that only joins cached pieces
+    # (or leaves the pieces to worker processes) need not load.
+    from narrate import loudness
+
     pcm = speak(text, profile, sentence_pause, engine)
     rate = engine.sample_rate
     if pcm.size == 0:
         return Piece(b"", 0, 0, rate, frame_samples(rate, encoding.bitrate))
-    pcm = loudness.normalize(pcm, rate, ENCODE_TARGET_LUFS, ENCODE_MAX_TRUE_PEAK)
+    pcm = loudness.normalize(
+        pcm, rate, ENCODE_TARGET_LUFS, SEGMENT_MAX_TRUE_PEAK, SEGMENT_OVERSAMPLING
+    )
     return encode_piece(pcm, rate, encoding.bitrate, encoding.quality)
 
 

@@ -78,11 +78,19 @@ _CHUNK = 1024
 _MARGIN = 16
 _CHUNKS_PER_BATCH = 256
 _WORKERS = min(4, os.cpu_count() or 1)
+
 # Callers hand over this many chunks at a time: enough batches for every worker thread,
 # few enough that the envelopes in hand stay small.
 _CHUNKS_PER_GROUP = _CHUNKS_PER_BATCH * _WORKERS * 4
 # Streaming passes (filtering, rendering) work on pieces of this many samples.
 _PIECE = 1 << 20
+
+
+def set_threads(count: int) -> None:
+    """Use at most ``count`` threads for true peaks (1 in worker processes, which already
+    keep every core busy)."""
+    global _WORKERS
+    _WORKERS = max(1, min(4, count))
 
 
 def k_weighting_filter(rate: int) -> np.ndarray:
@@ -166,6 +174,7 @@ def normalize(
     rate: int,
     target_lufs: float = -19.0,
     max_true_peak: float = -1.5,
+    oversampling: int | None = None,
 ) -> np.ndarray:
     """Return ``samples`` brought to ``target_lufs`` with true peak at most ``max_true_peak``.
 
@@ -179,8 +188,13 @@ def normalize(
     ``int16`` input gives ``int16`` output (rounded); floating-point input gives the same
     floating-point type, full scale 1.0. Silence is returned unchanged (as a copy). Audio
     shorter than one 400 ms block is measured as in :func:`piece_loudness`.
+
+    True peaks are found by oversampling ``oversampling`` times (default: as
+    :func:`true_peak`); a smaller factor is much faster and under-reads peaks between its
+    points a little, which a lower ceiling makes up for.
     """
-    return _normalize(_checked(samples), rate, target_lufs, max_true_peak)
+    factor = oversampling or oversampling_factor(rate)
+    return _normalize(_checked(samples), rate, target_lufs, max_true_peak, factor)
 
 
 # --- samples ---------------------------------------------------------------------------
@@ -654,21 +668,27 @@ def _render(array: np.ndarray, gain: float, limiting: _Limiting) -> np.ndarray:
 
 
 def _normalize(
-    array: np.ndarray, rate: int, target_lufs: float, max_true_peak: float
+    array: np.ndarray, rate: int, target_lufs: float, max_true_peak: float, factor: int
 ) -> np.ndarray:
     steps, weighted = _weighted_pass(array, rate, keep=True)
     assert weighted is not None
     measured = steps.loudness(ungated_fallback=True)
     if not math.isfinite(measured):
         return array.copy()
-    interpolator = _interpolator(oversampling_factor(rate))
-    envelope = _Envelope(array, interpolator)
+    interpolator = _interpolator(factor)
     # Rounding to int16 moves each sample by up to half a step; interpolation can add up
     # such errors from neighbouring samples.
     slack = interpolator.bound * 0.5 / INT16_FULL_SCALE if array.dtype == np.int16 else 1e-6
     ceiling_limit = 10.0 ** (max_true_peak / 20.0)
     aim_ceiling_db = max_true_peak - _CEILING_MARGIN_DB
     gain_db = target_lufs - measured
+    # Most speech needs no limiting at all: when the plain gain keeps the true peak under
+    # the ceiling, the gain alone gives the target exactly. (The true peak oversamples only
+    # the chunks that could hold it, so this costs little.)
+    gain = 10.0 ** (gain_db / 20.0)
+    if _true_peak_linear(array, interpolator) * gain + slack <= 10.0 ** (aim_ceiling_db / 20.0):
+        return _render(array, gain, _Limiting())
+    envelope = _Envelope(array, interpolator)
     history: list[tuple[float, float]] = []  # (gain dB, resulting loudness)
     # Each try's loudness is first estimated from the step energies (see
     # _Limiting.step_corrections); only a candidate is rendered and measured exactly, and

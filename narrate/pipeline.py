@@ -26,6 +26,7 @@ from narrate.assemble import (
     TimedSegment,
     assemble_chapter,
     chapter_key,
+    parts,
     segment_key,
 )
 from narrate.audition import find_voice, first_quotes, greeting
@@ -499,15 +500,16 @@ def _speech_tasks(
     for chapter, segments, *_ in planned:
         for segment in segments:
             text = spoken_text(segment, chapter.title, result_script.pronunciations)
-            if not text:
-                continue
-            lookups += 1
             profile = result_script.cast.profile_for(segment.speaker)
-            key = segment_key(text, profile, result_script.pauses, engine, encoding)
-            if key in seen or cache.has(key):
-                continue
-            seen.add(key)
-            tasks.append(SpeechTask(key, text, profile, result_script.pauses.sentence, encoding))
+            for part in parts(text):
+                lookups += 1
+                key = segment_key(part, profile, result_script.pauses, engine, encoding)
+                if key in seen or cache.has(key):
+                    continue
+                seen.add(key)
+                tasks.append(
+                    SpeechTask(key, part, profile, result_script.pauses.sentence, encoding)
+                )
     return tasks, lookups
 
 

@@ -15,7 +15,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from narrate.assemble import Encoding
@@ -33,7 +33,7 @@ class SpeechTask:
     text: str
     profile: VoiceProfile
     sentence_pause: float
-    encoding: Encoding = Encoding()
+    encoding: Encoding = field(default_factory=Encoding)
 
 
 def default_jobs() -> int:
@@ -88,11 +88,13 @@ _worker: dict = {}
 def _start_worker(cache_folder: str, engine: str) -> None:
     import signal
 
+    from narrate import loudness
     from narrate.cache import SpeechCache
     from narrate.engine import get_engine
 
     # Ctrl-C reaches the whole process group; the parent decides what to do.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    loudness.set_threads(1)
     _worker["engine"] = get_engine(engine)
     _worker["cache"] = SpeechCache(Path(cache_folder))
 
