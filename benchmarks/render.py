@@ -1,14 +1,24 @@
 """Render speed against a single-voice baseline, run on the same text in one script.
 
-    python benchmarks/render.py [TEXT] [--words N]
+    python benchmarks/render.py [TEXT] [--words N] [--espeak-ng PATH]
 
-The baseline is what a user would otherwise run: the whole text through espeak-ng in one
-voice (the libespeak-ng that narrate uses, called directly, in memory) and LAME to a
-64 kbit/s CBR MP3 (lameenc), one process. Then narrate, as a user runs it: a full render
-with an empty speech cache; the same render again, nothing changed; and a render after
-one character's voice changed (the character with the most lines). Printed: wall times,
-ratios to the baseline, the peak memory of each run's process tree, and narrate's time
-per 10k words at three sizes of the text.
+Baselines, what a user would otherwise run to get one-voice MP3s of the text:
+
+* the command line pipeline (when ``espeak-ng`` and ``ffmpeg`` are found):
+  ``espeak-ng -v en-us -f book.txt -w book.wav && ffmpeg -i book.wav -b:a 64k book.mp3``.
+  The espeak-ng program is run on the libespeak-ng narrate uses (the espeakng-loader
+  wheel's), so both speak with the same synthesizer;
+* the same in one process with nothing written in between: libespeak-ng called directly,
+  streamed into LAME (lameenc) at narrate's own bitrate and quality. A stricter baseline
+  than any pipeline a user would type.
+
+Then narrate, as a user runs it, each run in a fresh process: a full render with an
+empty speech cache; the same render again, nothing changed; after one character's voice
+changed (the character with the most lines); after a pronunciation was added for that
+character's name; after the paragraph pause was lengthened; and ``narrate script``.
+Printed: wall times, ratios to the baselines and to the full render, the peak memory of
+each run's whole process tree (sampled every 20 ms from /proc on Linux; elsewhere the
+largest single process), and narrate's time per 10k words at three sizes of the text.
 
 TEXT defaults to Pride and Prejudice from ../shared/pdnc/dev when present (the figures
 in the README), else the bundled example story. ``--words`` cuts the text to its first N
@@ -20,6 +30,9 @@ from __future__ import annotations
 import argparse
 import ctypes
 import json
+import os
+import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,6 +50,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("text", nargs="?", type=Path)
     parser.add_argument("--words", type=int, default=0, help="use only the first N words")
+    parser.add_argument("--espeak-ng", default=shutil.which("espeak-ng"), help="the program")
     args = parser.parse_args()
     source = args.text or next(p for p in DEFAULT_TEXTS if p.exists())
     words = source.read_text(encoding="utf-8").split(" ")
@@ -49,116 +63,156 @@ def main() -> int:
         work = Path(folder)
         book = work / "book.txt"
         book.write_text(text, encoding="utf-8")
-        base = _measure([sys.executable, __file__, "--baseline", str(book), str(work / "b.mp3")])
+        baselines = {}
+        cli = _cli_baseline(args.espeak_ng, book, work)
+        if cli is not None:
+            baselines["command line"] = cli
+            print(
+                f"baseline, command line (espeak-ng -w, then ffmpeg -b:a 64k): "
+                f"{cli['seconds']:.1f} s (espeak-ng {cli['espeak']:.1f} s, "
+                f"ffmpeg {cli['ffmpeg']:.1f} s), peak {cli['peak_mb']:.0f} MB"
+            )
+        else:
+            print("baseline, command line: skipped (espeak-ng or ffmpeg not found)")
+        inproc = _measure([sys.executable, __file__, "--baseline", str(book), str(work / "b.mp3")])
+        baselines["in-process"] = inproc
         print(
-            f"baseline (espeak-ng one voice + LAME 64k CBR): {base['seconds']:.1f} s, "
-            f"peak {base['peak_mb']:.0f} MB"
+            f"baseline, in-process (libespeak-ng streamed into LAME): "
+            f"{inproc['seconds']:.1f} s, peak {inproc['peak_mb']:.0f} MB"
         )
         cache, out, voices = work / "cache", work / "out", work / "voices.yaml"
-        render = [
-            sys.executable,
-            "-m",
-            "narrate.cli",
-            "render",
-            str(book),
-            "--out",
-            str(out),
-            "--cache-dir",
-            str(cache),
-            "--quiet",
-        ]
+        narrate = [sys.executable, "-m", "narrate.cli"]
+        render = [*narrate, "render", str(book), "--out", str(out), "--cache-dir", str(cache)]
+        render += ["--quiet", "--voices", str(voices)]
         subprocess.run(
-            [sys.executable, "-m", "narrate.cli", "cast", str(book), "--voices", str(voices)],
-            check=True,
-            capture_output=True,
+            [*narrate, "cast", str(book), "--voices", str(voices)], check=True, capture_output=True
         )
-        full = _measure([*render, "--voices", str(voices)])
-        again = _measure([*render, "--voices", str(voices)])
-        _change_biggest_voice(voices)
-        tweak = _measure([*render, "--voices", str(voices)])
-        script = _measure(
-            [
-                sys.executable,
-                "-m",
-                "narrate.cli",
-                "script",
-                str(book),
-                "--voices",
-                str(voices),
-                "--format",
-                "jsonl",
-            ]
+        runs = {"full render": _measure(render), "again, unchanged": _measure(render)}
+        name = _change_biggest_voice(voices)
+        runs[f"one voice changed ({name})"] = _measure(render)
+        _add_pronunciation(voices, name)
+        runs[f"a pronunciation added ({name.split()[-1]})"] = _measure(render)
+        _lengthen_paragraph_pause(voices)
+        runs["paragraph pause lengthened"] = _measure(render)
+        runs["narrate script"] = _measure(
+            [*narrate, "script", str(book), "--voices", str(voices), "--format", "jsonl"]
         )
-        for name, run in (
-            ("full render", full),
-            ("again, unchanged", again),
-            ("after one voice changed", tweak),
-            ("narrate script", script),
-        ):
+        full = runs["full render"]["seconds"]
+        names = list(baselines)
+        print(
+            f"{'':36} {'wall':>8}  "
+            + "  ".join(f"{'x ' + n:>15}" for n in names)
+            + "  x full  peak tree"
+        )
+        for label, run in runs.items():
+            ratios = "  ".join(f"{run['seconds'] / baselines[n]['seconds']:15.2f}" for n in names)
             print(
-                f"{name + ':':26} {run['seconds']:7.1f} s  {run['seconds'] / base['seconds']:5.2f}×"
-                f" baseline  {run['seconds'] / full['seconds']:5.2f}× full  "
-                f"peak {run['peak_mb']:.0f} MB"
+                f"{label + ':':36} {run['seconds']:6.1f} s  {ratios}  {run['seconds'] / full:6.2f}"
+                f"  {run['peak_mb']:5.0f} MB"
             )
         print("time per 10k words (full render, empty cache):")
-        for share in (0.25, 0.5, 1.0):
+        sizes = [(0.25, None), (0.5, None), (1.0, runs["full render"])]
+        for share, run in sizes:
             part = work / f"part{share}.txt"
-            part.write_text(" ".join(text.split(" ")[: int(len(text.split(" ")) * share)]))
-            run = _measure(
-                [
-                    sys.executable,
-                    "-m",
-                    "narrate.cli",
-                    "render",
-                    str(part),
-                    "--out",
-                    str(work / f"o{share}"),
-                    "--no-cache",
-                    "--quiet",
-                    "--voices",
-                    str(voices),
-                ]
-            )
-            size = len(part.read_text().split())
+            part.write_text(" ".join(words[: int(len(words) * share)]), encoding="utf-8")
+            if run is None:
+                options = ["--out", str(work / f"o{share}"), "--no-cache", "--quiet"]
+                run = _measure([*narrate, "render", str(part), *options, "--voices", str(voices)])
+            size = len(part.read_text(encoding="utf-8").split())
             print(f"  {size:7d} words: {run['seconds'] / size * 1e4:6.1f} s per 10k words")
     return 0
 
 
-_PEAK = (
-    "import resource, subprocess, sys; "
-    "subprocess.run(sys.argv[1:], check=True, capture_output=True); "
-    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
-)
-
-
-def _measure(command: list[str]) -> dict:
-    """Wall time of a command, and the peak resident memory of its largest process (run
-    under a fresh parent, so earlier runs do not count)."""
+def _measure(command: list[str], env: dict | None = None) -> dict:
+    """Wall time of a command, and the peak memory of its whole process tree: the sum of
+    the resident sizes of it and all its descendants, sampled every 20 ms (on Linux)."""
     started = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-c", _PEAK, *command], check=True, capture_output=True, text=True
-    )
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    peak = 0
+    while process.poll() is None:
+        peak = max(peak, _tree_rss(process.pid))
+        time.sleep(0.02)
     seconds = time.monotonic() - started
-    return {"seconds": seconds, "peak_mb": int(done.stdout.split()[-1]) / 1024}
+    error = process.stderr.read().decode(errors="replace") if process.stderr else ""
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed ({process.returncode}): {error.strip()}")
+    return {"seconds": seconds, "peak_mb": peak / 2**20}
 
 
-def _change_biggest_voice(voices: Path) -> None:
-    """Give the first character of the voices file (the biggest part) another variant."""
+def _tree_rss(pid: int) -> int:
+    """Resident bytes of a process and its descendants (0 where /proc is missing)."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            with open(f"/proc/{current}/statm") as statm:
+                total += int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    todo.extend(int(child) for child in children.read().split())
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def _cli_baseline(espeak: str | None, book: Path, work: Path) -> dict | None:
+    """espeak-ng to a WAV file, then ffmpeg to a 64 kbit/s MP3: two timed commands."""
+    ffmpeg = shutil.which("ffmpeg")
+    if not espeak or not ffmpeg:
+        return None
+    import espeakng_loader
+
+    env = dict(os.environ)
+    library = Path(espeakng_loader.get_library_path()).parent
+    env["LD_LIBRARY_PATH"] = f"{library}:{env.get('LD_LIBRARY_PATH', '')}"
+    env["ESPEAK_DATA_PATH"] = espeakng_loader.get_data_path()
+    wav, mp3 = work / "cli.wav", work / "cli.mp3"
+    speak = _measure([espeak, "-v", "en-us", "-f", str(book), "-w", str(wav)], env)
+    encode = _measure([ffmpeg, "-v", "error", "-y", "-i", str(wav), "-b:a", "64k", str(mp3)])
+    wav.unlink()
+    return {
+        "seconds": speak["seconds"] + encode["seconds"],
+        "espeak": speak["seconds"],
+        "ffmpeg": encode["seconds"],
+        "peak_mb": max(speak["peak_mb"], encode["peak_mb"]),
+    }
+
+
+def _characters(voices: Path) -> tuple[list[str], int]:
     lines = voices.read_text(encoding="utf-8").splitlines(keepends=True)
     start = next(i for i, line in enumerate(lines) if line.startswith("characters:"))
+    return lines, start
+
+
+def _change_biggest_voice(voices: Path) -> str:
+    """Give the first character of the voices file (the biggest part) another variant;
+    return the character's name."""
+    lines, start = _characters(voices)
     for number in range(start + 1, len(lines)):
         if "{voice: " in lines[number]:
+            name = lines[number].split(":")[0].strip().strip("'\"")
             voice = lines[number].split("{voice: ")[1].split(",")[0]
             other = voice.rsplit("+", 1)[0] + ("+f5" if not voice.endswith("+f5") else "+m5")
             lines[number] = lines[number].replace(voice, other, 1)
-            break
-    voices.write_text("".join(lines), encoding="utf-8")
+            voices.write_text("".join(lines), encoding="utf-8")
+            return name
+    raise SystemExit("the voices file lists no character")
+
+
+def _add_pronunciation(voices: Path, name: str) -> None:
+    """Say the last word of the character's name differently, everywhere."""
+    word = name.split()[-1]
+    text = voices.read_text(encoding="utf-8")
+    text = text.replace("pronunciations: {}", f"pronunciations: {{{word}: {word}h}}", 1)
+    voices.write_text(text, encoding="utf-8")
+
+
+def _lengthen_paragraph_pause(voices: Path) -> None:
+    text = voices.read_text(encoding="utf-8")
+    voices.write_text(text.replace("paragraph: 0.6", "paragraph: 0.7", 1), encoding="utf-8")
 
 
 def _machine() -> str:
-    import os
-    import platform
-
     return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
@@ -168,14 +222,16 @@ def baseline(text_path: Path, mp3_path: Path) -> None:
     import espeakng_loader
     import lameenc
 
+    from narrate.mp3 import DEFAULT_BITRATE, DEFAULT_QUALITY
+
     espeak = ctypes.cdll.LoadLibrary(espeakng_loader.get_library_path())
     synchronous = 2
     rate = espeak.espeak_Initialize(synchronous, 0, espeakng_loader.get_data_path().encode(), 0)
     encoder = lameenc.Encoder()
-    encoder.set_bit_rate(64)
+    encoder.set_bit_rate(DEFAULT_BITRATE)
     encoder.set_in_sample_rate(rate)
     encoder.set_channels(1)
-    encoder.set_quality(5)
+    encoder.set_quality(DEFAULT_QUALITY)
     seconds = [0.0]
     with mp3_path.open("wb") as mp3:
         callback_type = ctypes.CFUNCTYPE(

@@ -131,6 +131,21 @@ _cache_dir = click.option(
     default=None,
     help="Worker processes for speech (default: one per core).",
 )
+@click.option(
+    "--executor",
+    default="local",
+    show_default=True,
+    metavar="local|MODULE:FACTORY",
+    help="Where the speech is made: local worker processes, or an executor that "
+    "MODULE:FACTORY(jobs) returns (e.g. a Dask client's; share --cache-dir with it).",
+)
+@click.option(
+    "--engine",
+    default="auto",
+    show_default=True,
+    metavar="NAME",
+    help="Speech engine: auto, espeak-ng, pyttsx3, pyttsx3-DRIVER, or MODULE:FACTORY.",
+)
 def render(
     input_path,
     voices,
@@ -146,8 +161,11 @@ def render(
     cache_dir,
     no_cache,
     jobs,
+    executor,
+    engine,
 ):
     """Render INPUT into OUT/<Author>/<Title>/NN - <Chapter>.mp3."""
+    from narrate.engine import get_engine
     from narrate.pipeline import render as render_book
 
     bar = None if quiet else _Progress()
@@ -167,6 +185,8 @@ def render(
         cache_dir=cache_dir,
         use_cache=not no_cache,
         jobs=jobs,
+        executor=executor,
+        engine=get_engine(engine),
     )
     if bar:
         bar.finish()

@@ -14,6 +14,7 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -72,7 +73,7 @@ from narrate.voices_file import (
     check_writable,
     write_atomically,
 )
-from narrate.workers import SpeechTask, default_jobs, run_in_workers
+from narrate.workers import SpeechTask, default_jobs, load_executor, run_in_workers
 
 
 @dataclass(frozen=True)
@@ -329,6 +330,7 @@ def render(
     cache_dir: str | Path | None = None,
     use_cache: bool = True,
     jobs: int | None = None,
+    executor: str | Executor | None = None,
 ) -> RenderResult:
     """Render a story into ``OUT/<Author>/<Title>/NN - <Chapter>.mp3``, one per chapter.
 
@@ -338,12 +340,18 @@ def render(
     chapter file whose recorded making matches what it would be made from now is kept as
     it is: after a casting tweak only what changed is synthesized and encoded, and an
     interrupted render resumes. ``jobs`` worker processes (default: one per core)
-    synthesize the speech first, when narrate starts the engine itself.
+    make the missing speech first, when the engine was made by name; ``executor`` (a
+    ``concurrent.futures.Executor``, or "module:factory" giving one) runs that work
+    elsewhere instead, e.g. on a Dask cluster sharing ``cache_dir``. From a script, call
+    this under ``if __name__ == "__main__":``, as worker processes are spawned.
     """
     cache = open_cache(cache_dir, use_cache)
     jobs = default_jobs() if jobs is None else max(1, jobs)
+    if isinstance(executor, str) or executor is None:
+        executor = load_executor(executor, jobs)
     # Workers make their own engines by name: only an engine made by name can be shared.
-    parallel = jobs > 1 and (engine is None or getattr(engine, "spec", None) is not None)
+    named = engine is None or getattr(engine, "spec", None) is not None
+    parallel = named and (jobs > 1 or executor is not None)
     engine = engine or get_engine()
     check_bitrate(bitrate, engine.sample_rate)
     encoding = Encoding(bitrate)
@@ -397,7 +405,8 @@ def render(
             _speech_tasks(planned, result_script, engine, store, encoding) if parallel else ([], 0)
         )
         made = 0
-        if parallel and (len(tasks) >= MIN_PARALLEL_TASKS or lookups >= MIN_PARALLEL_SEGMENTS):
+        big = len(tasks) >= MIN_PARALLEL_TASKS or lookups >= MIN_PARALLEL_SEGMENTS
+        if parallel and tasks and (big or executor is not None):
             # Every core makes the missing pieces; the chapters are then joined from them.
             if progress:
                 progress("segment", lookups - len(tasks), 0)
@@ -407,6 +416,7 @@ def render(
                 jobs,
                 getattr(engine, "spec", "auto"),
                 on_speech=(lambda n: progress("segment", n, 0)) if progress else None,
+                executor=executor,
             )
         for chapter, segments, target, tags, made_from in planned:
             job = ChapterJob(
@@ -507,9 +517,8 @@ def _speech_tasks(
                 if key in seen or cache.has(key):
                     continue
                 seen.add(key)
-                tasks.append(
-                    SpeechTask(key, part, profile, result_script.pauses.sentence, encoding)
-                )
+                sentence = result_script.pauses.sentence
+                tasks.append(SpeechTask(key, part, profile, sentence, encoding, chapter.number))
     return tasks, lookups
 
 

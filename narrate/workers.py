@@ -1,4 +1,4 @@
-"""Worker processes: a book's missing speech pieces, made on every core.
+"""Worker processes: a book's missing speech pieces, made on every core, or elsewhere.
 
 espeak-ng is not thread-safe and initialises once per process, so each worker process
 starts its own engine (processes are spawned, not forked, so no engine thread is copied),
@@ -7,37 +7,76 @@ makes them loud and encodes them (:func:`narrate.assemble.make_piece`), writing 
 piece into the speech cache itself: only counts travel back. The render then joins the
 chapters from the cache, which costs no encoding. A small book, or a render given an
 engine object that was not made by name, does all of it in its own process.
+
+The work goes out as batches of one chapter's segments, each a call of
+:func:`make_batch` that needs nothing but its arguments: the cache folder, the engine's
+name and the segments. So any ``concurrent.futures.Executor`` can run them: by default a
+pool of local processes, or one given with ``--executor module:factory`` (a Dask
+``Client.get_executor()``, say, whose workers share the cache folder).
 """
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from narrate.assemble import Encoding
+from narrate.errors import ConfigError
 from narrate.model import VoiceProfile
 
-#: Segments handed to a worker at once: enough to keep the pipe quiet.
+#: Segments handed to a worker at once: enough to keep the pipe quiet, few enough that
+#: the cores finish together.
 BATCH = 24
 
 
 @dataclass(frozen=True)
 class SpeechTask:
-    """One segment's speech to make: its cache key, its words, its voice."""
+    """One segment's speech to make: its cache key, its words, its voice, its chapter."""
 
     key: str
     text: str
     profile: VoiceProfile
     sentence_pause: float
     encoding: Encoding = field(default_factory=Encoding)
+    chapter: int = 0
 
 
 def default_jobs() -> int:
     return max(1, os.cpu_count() or 1)
+
+
+def load_executor(spec: str | None, jobs: int) -> Executor | None:
+    """The executor ``--executor`` names: None for "local" (narrate's own process pool),
+    else ``module:factory``, called with the number of jobs and returning an Executor."""
+    if spec is None or spec == "local":
+        return None
+    module_name, colon, attribute = spec.partition(":")
+    if not colon or not module_name or not attribute:
+        raise ConfigError(f"--executor takes 'local' or module:factory, not {spec!r}")
+    try:
+        factory = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as error:
+        raise ConfigError(f"cannot load the executor {spec!r}: {error}") from None
+    executor = factory(jobs)
+    if not callable(getattr(executor, "submit", None)):
+        raise ConfigError(f"the executor {spec!r} made {executor!r}, which has no submit()")
+    return executor
+
+
+def batches(tasks: Iterable[SpeechTask]) -> list[list[SpeechTask]]:
+    """Tasks in batches of at most BATCH, each of one chapter."""
+    result: list[list[SpeechTask]] = []
+    for task in tasks:
+        if result and result[-1][0].chapter == task.chapter and len(result[-1]) < BATCH:
+            result[-1].append(task)
+        else:
+            result.append([task])
+    return result
 
 
 def run_in_workers(
@@ -46,64 +85,75 @@ def run_in_workers(
     jobs: int,
     engine: str = "auto",
     on_speech: Callable[[int], None] | None = None,
+    executor: Executor | None = None,
 ) -> int:
-    """With ``jobs`` worker processes, each with its own engine ``engine`` (a name for
-    :func:`narrate.engine.get_engine`), make every task's piece into the cache at
-    ``cache_folder``. Returns how many were made."""
-    tasks = list(tasks)
-    batches = [tasks[i : i + BATCH] for i in range(0, len(tasks), BATCH)]
-    if not batches:
+    """Make every task's piece into the cache at ``cache_folder``: on ``executor``, or on
+    ``jobs`` local worker processes each with its own engine ``engine`` (a name for
+    :func:`narrate.engine.get_engine`). Returns how many were made."""
+    work = batches(tasks)
+    if not work:
         return 0
-    context = multiprocessing.get_context("spawn")
+    own = executor is None
+    pool: Executor = executor or ProcessPoolExecutor(
+        max_workers=max(1, min(jobs, len(work))),
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_ignore_interrupts,
+    )
     made = 0
-    with ProcessPoolExecutor(
-        max_workers=max(1, min(jobs, len(batches))),
-        mp_context=context,
-        initializer=_start_worker,
-        initargs=(str(cache_folder), engine),
-    ) as pool:
-        try:
-            for future in as_completed([pool.submit(_make_batch, b) for b in batches]):
-                count = future.result()
-                made += count
-                if on_speech is not None:
-                    on_speech(count)
-        except BaseException:
-            # Ctrl-C or a failure: stop now, not after the work in flight. The cache only
-            # ever holds whole entries, so nothing half-made stays.
+    try:
+        futures = [pool.submit(make_batch, str(cache_folder), engine, batch) for batch in work]
+        for future in as_completed(futures):
+            count = future.result()
+            made += count
+            if on_speech is not None:
+                on_speech(count)
+    except BaseException:
+        # Ctrl-C or a failure: stop now, not after the work in flight. The cache only
+        # ever holds whole entries, so nothing half-made stays.
+        for future in futures if "futures" in locals() else ():
+            future.cancel()
+        if own:
             # (The pool forgets its processes on shutdown: take them first.)
             processes = list((getattr(pool, "_processes", None) or {}).values())
             pool.shutdown(wait=False, cancel_futures=True)
             for process in processes:
                 process.terminate()
-            raise
+        raise
+    if own:
+        pool.shutdown()
     return made
 
 
-# --- inside a worker process ------------------------------------------------------------
+# --- inside a worker ----------------------------------------------------------------------
 
 _worker: dict = {}
 
 
-def _start_worker(cache_folder: str, engine: str) -> None:
+def _ignore_interrupts() -> None:
     import signal
-
-    from narrate import loudness
-    from narrate.cache import SpeechCache
-    from narrate.engine import get_engine
 
     # Ctrl-C reaches the whole process group; the parent decides what to do.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    loudness.set_threads(1)
-    _worker["engine"] = get_engine(engine)
-    _worker["cache"] = SpeechCache(Path(cache_folder))
 
 
-def _make_batch(batch: list[SpeechTask]) -> int:
+def make_batch(cache_folder: str, engine: str, batch: list[SpeechTask]) -> int:
+    """Make a batch's pieces into the cache; the engine and cache are made once per
+    process (by name, so this runs on any executor)."""
+    from narrate import loudness
     from narrate.assemble import make_piece
+    from narrate.cache import SpeechCache
+    from narrate.engine import get_engine
 
-    engine, cache = _worker["engine"], _worker["cache"]
+    if _worker.get("setup") != (cache_folder, engine):
+        # Worker processes already keep every core busy: one thread each for true peaks.
+        loudness.set_threads(1)
+        _worker["engine"] = get_engine(engine)
+        _worker["cache"] = SpeechCache(Path(cache_folder))
+        _worker["setup"] = (cache_folder, engine)
+    engine_object, cache = _worker["engine"], _worker["cache"]
     for task in batch:
-        piece = make_piece(task.text, task.profile, task.sentence_pause, engine, task.encoding)
+        piece = make_piece(
+            task.text, task.profile, task.sentence_pause, engine_object, task.encoding
+        )
         cache.put(task.key, piece)
     return len(batch)

@@ -289,3 +289,24 @@ def test_is_speakable() -> None:
     assert is_speakable("42")
     assert is_speakable("$")
     assert not is_speakable("... — “” !?")
+
+
+def test_a_plug_in_engine_renders_from_the_command_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from narrate.cli import main
+
+    story = tmp_path / "story.txt"
+    story.write_text('Title: T\nAuthor: A\n\n"Hello," said Ann.\n', encoding="utf-8")
+    runner = CliRunner()
+    out = tmp_path / "out"
+    result = runner.invoke(
+        main,
+        ["render", str(story), "--out", str(out), "--engine", "tone_engine:ToneEngine", "-q"],
+    )
+    assert result.exit_code == 0, result.output
+    (mp3,) = out.rglob("*.mp3")
+    assert mp3.stat().st_size > 1000
+    bad = runner.invoke(main, ["render", str(story), "--engine", "festival"])
+    assert bad.exit_code == 2
+    assert "unknown speech engine 'festival'" in bad.output

@@ -119,3 +119,46 @@ def test_a_failing_worker_reports_its_own_error(tmp_path):
     task = SpeechTask("ab" * 32, "Hello.", VoiceProfile("xx-no-such-voice"), 0.25)
     with pytest.raises(NarrateError, match="xx-no-such-voice"):
         run_in_workers([task], tmp_path / "cache", 2)
+
+
+def test_an_executor_plug_in_makes_the_speech(story, tmp_path):
+    import executors
+
+    tone = get_engine("tone_engine:ToneEngine")
+    executors.SUBMITTED.clear()
+    elsewhere = narrate.render(
+        story,
+        out=tmp_path / "e",
+        cache_dir=tmp_path / "ec",
+        engine=tone,
+        jobs=1,
+        executor="executors:counting",
+    )
+    # One batch per chapter here (each under BATCH segments), all made by the pool.
+    assert len(executors.SUBMITTED) == 2
+    assert sum(executors.SUBMITTED) == elsewhere.synthesized > 0
+    here = narrate.render(story, out=tmp_path / "h", use_cache=False, engine=tone, jobs=1)
+    for one, other in zip(elsewhere.tracks, here.tracks, strict=True):
+        assert one.path.read_bytes() == other.path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("nowhere", "--executor takes 'local' or module:factory, not 'nowhere'"),
+        ("no_such_module:make", "cannot load the executor 'no_such_module:make'"),
+        ("executors:not_an_executor", "which has no submit()"),
+    ],
+)
+def test_a_bad_executor_is_one_clear_error(story, tmp_path, spec, message):
+    from click.testing import CliRunner
+
+    from narrate.cli import main
+
+    result = CliRunner().invoke(
+        main, ["render", str(story), "--out", str(tmp_path / "o"), "--executor", spec]
+    )
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").rglob("*.mp3"))
