@@ -75,8 +75,6 @@ ENCODE_MAX_TRUE_PEAK = MAX_TRUE_PEAK - 0.7
 #: under the 9x ones (measured on 300 paragraphs of a novel), which this lower ceiling
 #: makes up for.
 SEGMENT_OVERSAMPLING = 2
-#: Longest run of sentences made into one piece (about 40 s of speech); see :func:`parts`.
-PART_CHARACTERS = 600
 SEGMENT_MAX_TRUE_PEAK = ENCODE_MAX_TRUE_PEAK - 0.2
 
 #: Samples below this fraction of full scale count as silence when trimming (-50 dBFS).
@@ -284,17 +282,12 @@ def chapter_key(
 
 
 def parts(text: str) -> list[str]:
-    """A segment's words in the pieces they are spoken and cached in: runs of whole
-    sentences of at most PART_CHARACTERS (a longer sentence alone). A paragraph can run to
-    minutes of speech; in parts, the audio in memory stays small, and a change to a long
-    paragraph re-makes only the part it touches."""
-    runs: list[str] = []
-    for sentence in sentences(text):
-        if runs and len(runs[-1]) + 1 + len(sentence) <= PART_CHARACTERS:
-            runs[-1] += " " + sentence
-        else:
-            runs.append(sentence)
-    return runs
+    """A segment's words in the pieces they are spoken, made loud, encoded and cached in:
+    its sentences. A paragraph can run to minutes of speech; sentence by sentence the
+    audio in memory stays small, and a changed word (a pronunciation) re-makes only the
+    sentences it is in. (Measured on 300 paragraphs of a novel: making them sentence by
+    sentence took 11.9 s, in runs of up to 600 characters 13.0 s.)"""
+    return sentences(text)
 
 
 def segment_piece(

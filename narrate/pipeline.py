@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
@@ -401,25 +402,13 @@ def render(
             continue
         planned.append((chapter, segments, target, tags, made_from))
     with _speech_store(cache, parallel) as store:
-        tasks, lookups = (
-            _speech_tasks(planned, result_script, engine, store, encoding) if parallel else ([], 0)
+        tasks, lookups, needed = (
+            _speech_tasks(planned, result_script, engine, store, encoding)
+            if parallel
+            else ([], 0, {})
         )
-        made = 0
-        big = len(tasks) >= MIN_PARALLEL_TASKS or lookups >= MIN_PARALLEL_SEGMENTS
-        if parallel and tasks and (big or executor is not None):
-            # Every core makes the missing pieces; the chapters are then joined from them.
-            if progress:
-                progress("segment", lookups - len(tasks), 0)
-            made = run_in_workers(
-                tasks,
-                store.folder,
-                jobs,
-                getattr(engine, "spec", "auto"),
-                on_speech=(lambda n: progress("segment", n, 0)) if progress else None,
-                executor=executor,
-            )
-        for chapter, segments, target, tags, made_from in planned:
-            job = ChapterJob(
+        waiting: dict[int, ChapterJob] = {
+            chapter.number: ChapterJob(
                 chapter,
                 tuple(segments),
                 target,
@@ -430,9 +419,43 @@ def render(
                 result_script.pronunciations,
                 bitrate,
             )
-            tracks.append(build_chapter(job, engine, store, None if made else progress))
+            for chapter, segments, target, tags, made_from in planned
+        }
+
+        def join(number: int, report: Progress | None) -> None:
+            tracks.append(build_chapter(waiting.pop(number), engine, store, report))
             if progress:
-                progress("written", chapter.number, total)
+                progress("written", number, total)
+
+        made = 0
+        big = len(tasks) >= MIN_PARALLEL_TASKS or lookups >= MIN_PARALLEL_SEGMENTS
+        if parallel and tasks and (big or executor is not None):
+            # Every core makes the missing pieces; each chapter is joined as soon as its
+            # pieces are there, while the workers go on with the next ones.
+            if progress:
+                progress("segment", lookups - len(tasks), 0)
+            # How many of the pieces being made each chapter waits for (a piece two
+            # chapters share is made once, for the first).
+            missing = Counter(chapter for chapters in needed.values() for chapter in chapters)
+
+            def on_batch(batch: list[SpeechTask]) -> None:
+                if progress:
+                    progress("segment", len(batch), 0)
+                for task in batch:
+                    missing.subtract(needed[task.key])
+                for number in [n for n in waiting if missing[n] <= 0]:
+                    join(number, None)
+
+            made = run_in_workers(
+                tasks,
+                store.folder,
+                jobs,
+                getattr(engine, "spec", "auto"),
+                on_batch=on_batch,
+                executor=executor,
+            )
+        for number in list(waiting):
+            join(number, None if made else progress)
         synthesized = made + store.misses
         reused = store.hits - made
     tracks.sort(key=lambda track: track.path.name)
@@ -501,11 +524,11 @@ def _speech_tasks(
     engine: Engine,
     cache: SpeechCache,
     encoding: Encoding,
-) -> tuple[list[SpeechTask], int]:
-    """The speech the planned chapters need that the cache does not have, once each; and
-    how many segments they speak in all."""
-    seen: set[str] = set()
+) -> tuple[list[SpeechTask], int, dict[str, set[int]]]:
+    """The speech the planned chapters need that the cache does not have, once each; how
+    many pieces they join in all; and which chapters need each missing piece."""
     tasks = []
+    needed: dict[str, set[int]] = {}
     lookups = 0
     for chapter, segments, *_ in planned:
         for segment in segments:
@@ -514,12 +537,15 @@ def _speech_tasks(
             for part in parts(text):
                 lookups += 1
                 key = segment_key(part, profile, result_script.pauses, engine, encoding)
-                if key in seen or cache.has(key):
+                if key in needed:
+                    needed[key].add(chapter.number)
                     continue
-                seen.add(key)
+                if cache.has(key):
+                    continue
+                needed[key] = {chapter.number}
                 sentence = result_script.pauses.sentence
                 tasks.append(SpeechTask(key, part, profile, sentence, encoding, chapter.number))
-    return tasks, lookups
+    return tasks, lookups, needed
 
 
 def _track_tags(

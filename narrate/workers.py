@@ -84,12 +84,13 @@ def run_in_workers(
     cache_folder: Path,
     jobs: int,
     engine: str = "auto",
-    on_speech: Callable[[int], None] | None = None,
+    on_batch: Callable[[list[SpeechTask]], None] | None = None,
     executor: Executor | None = None,
 ) -> int:
     """Make every task's piece into the cache at ``cache_folder``: on ``executor``, or on
     ``jobs`` local worker processes each with its own engine ``engine`` (a name for
-    :func:`narrate.engine.get_engine`). Returns how many were made."""
+    :func:`narrate.engine.get_engine`). ``on_batch(tasks)`` is called in this process as
+    each batch is done. Returns how many were made."""
     work = batches(tasks)
     if not work:
         return 0
@@ -100,17 +101,20 @@ def run_in_workers(
         initializer=_ignore_interrupts,
     )
     made = 0
+    futures: dict = {}
     try:
-        futures = [pool.submit(make_batch, str(cache_folder), engine, batch) for batch in work]
+        futures = {
+            pool.submit(make_batch, str(cache_folder), engine, batch): batch for batch in work
+        }
         for future in as_completed(futures):
             count = future.result()
             made += count
-            if on_speech is not None:
-                on_speech(count)
+            if on_batch is not None:
+                on_batch(futures[future])
     except BaseException:
         # Ctrl-C or a failure: stop now, not after the work in flight. The cache only
         # ever holds whole entries, so nothing half-made stays.
-        for future in futures if "futures" in locals() else ():
+        for future in futures:
             future.cancel()
         if own:
             # (The pool forgets its processes on shutdown: take them first.)

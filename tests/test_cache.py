@@ -13,11 +13,13 @@ from click.testing import CliRunner
 
 import narrate
 from narrate import assemble
+from narrate.assemble import parts, segment_key
 from narrate.cache import SpeechCache, cache_info, clear_cache, speech_key
 from narrate.cli import main
 from narrate.engine import get_engine
-from narrate.model import VoiceProfile
+from narrate.model import NARRATOR, VoiceProfile
 from narrate.mp3 import Piece
+from narrate.spoken import spoken_text
 
 STORY = """Title: Two Rooms
 Author: Ada Quill
@@ -68,6 +70,23 @@ def render(story: Path, tmp_path: Path, **options):
     return narrate.render(story, out=tmp_path / "out", **options)
 
 
+def pieces(result, speaker: str, cache_dir: Path) -> list[bytes]:
+    """The MP3 pieces a render's segments of ``speaker`` were joined from, as the cache
+    holds them."""
+    engine, cache = get_engine(), SpeechCache(cache_dir)
+    found = []
+    for segment in result.script.segments:
+        if segment.speaker != speaker or segment.heading or not segment.spoken:
+            continue
+        profile = result.script.cast.profile_for(segment.speaker)
+        for part in parts(spoken_text(segment, "", result.script.pronunciations)):
+            piece = cache.get(segment_key(part, profile, result.script.pauses, engine))
+            assert piece is not None
+            found.append(piece.data)
+    assert found
+    return found
+
+
 def samples(path: Path) -> np.ndarray:
     return np.asarray(miniaudio.mp3_read_file_s16(str(path)).samples, dtype=np.int16)
 
@@ -76,10 +95,19 @@ def test_a_changed_voice_resynthesizes_only_that_speakers_segments(story, tmp_pa
     first = render(story, tmp_path)
     assert first.synthesized > 0
     rosa_lines = sum(1 for s in first.script.segments if s.speaker == "Rosa")
+    old_files = [track.path.read_bytes() for track in first.tracks]
     second = render(story, tmp_path, voices=voices(tmp_path, rosa="en-us+f5"))
     assert second.synthesized == rosa_lines == 3
     assert second.reused == first.synthesized + first.reused - rosa_lines
     assert second.kept == ()  # Rosa speaks in both chapters
+    # The chapters are joined from the cached pieces: everyone else's speech is in the new
+    # files byte for byte, Rosa's old speech is gone.
+    new_files = b"".join(track.path.read_bytes() for track in second.tracks)
+    for speaker in ("Owen", NARRATOR):
+        for piece in pieces(first, speaker, tmp_path / "cache"):
+            assert piece in new_files and any(piece in old for old in old_files)
+    for piece in pieces(first, "Rosa", tmp_path / "cache"):
+        assert piece not in new_files
 
 
 def test_an_unchanged_book_keeps_its_files(story, tmp_path):
@@ -93,12 +121,17 @@ def test_an_unchanged_book_keeps_its_files(story, tmp_path):
     ]
 
 
-def test_a_changed_pause_reencodes_without_resynthesizing(story, tmp_path):
-    render(story, tmp_path)
+def test_a_changed_pause_rejoins_without_making_speech(story, tmp_path):
+    first = render(story, tmp_path)
     path = voices(tmp_path)
     path.write_text(path.read_text() + "pauses: {paragraph: 1.2}\n", encoding="utf-8")
     again = render(story, tmp_path, voices=path)
     assert again.synthesized == 0 and again.kept == ()
+    joined = b"".join(track.path.read_bytes() for track in again.tracks)
+    assert all(piece in joined for piece in pieces(first, "Rosa", tmp_path / "cache"))
+    # Chapter 1 has two paragraph changes after its first paragraph, 0.6 s longer each.
+    longer = again.tracks[0].duration - first.tracks[0].duration
+    assert longer == pytest.approx(2 * 0.6, abs=0.06)
 
 
 def test_the_cache_gives_back_the_same_audio(story, tmp_path):

@@ -162,3 +162,44 @@ def test_a_bad_executor_is_one_clear_error(story, tmp_path, spec, message):
     assert message in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").rglob("*.mp3"))
+
+
+def test_ctrl_c_stops_the_workers_and_leaves_no_partial_file(tmp_path):
+    """A real SIGINT to a real render while worker processes speak: it ends at once
+    (the README reports how fast; here only that it is not waiting for the book), exit
+    130, no MP3 under a final or temporary name, every cache entry whole."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    story = Path(__file__).resolve().parent.parent / "examples" / "the-lamp-at-gull-point.txt"
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    command = [sys.executable, "-m", "narrate.cli", "render", str(story), "-j", "2"]
+    process = subprocess.Popen(
+        [*command, "--out", str(out), "--cache-dir", str(cache)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not any(cache.rglob("*.piece")) and time.monotonic() < deadline:
+        time.sleep(0.02)  # until the workers are making speech
+    assert process.poll() is None, "the render ended before it could be interrupted"
+    started = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    _, error = process.communicate(timeout=30)
+    stopped = time.monotonic() - started
+    print(f"stopped {stopped:.2f} s after SIGINT")
+    assert process.returncode == 130
+    assert error.strip().splitlines()[-1] == "narrate: error: interrupted"
+    assert stopped < 5
+    assert not list(out.rglob("*.mp3")) and not list(out.rglob("*.part"))
+    from narrate.cache import SpeechCache
+
+    entries = list(cache.rglob("*.piece"))
+    assert entries and not list(cache.rglob("*.part"))
+    reader = SpeechCache(cache)
+    for entry in entries:
+        piece = reader.get(entry.stem)
+        assert piece is not None and (piece.frames == 0 or piece.data[:2] == b"\xff\xf3")
