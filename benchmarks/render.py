@@ -105,13 +105,13 @@ def main() -> int:
         print(
             f"{'':46} {'wall':>8}  "
             + "  ".join(f"{'x ' + n:>15}" for n in names)
-            + "  x full  peak tree"
+            + "  x full  peak tree: RSS, PSS"
         )
         for label, run in runs.items():
             ratios = "  ".join(f"{run['seconds'] / baselines[n]['seconds']:15.2f}" for n in names)
             print(
                 f"{label + ':':46} {run['seconds']:6.1f} s  {ratios}  {run['seconds'] / full:6.2f}"
-                f"  {run['peak_mb']:5.0f} MB"
+                f"  {run['peak_mb']:5.0f} MB, {run['pss_mb']:4.0f} MB"
             )
         print("time per 10k words (full render, empty cache):")
         sizes = [(0.25, None), (0.5, None), (1.0, runs["full render"])]
@@ -127,35 +127,60 @@ def main() -> int:
 
 
 def _measure(command: list[str], env: dict | None = None) -> dict:
-    """Wall time of a command, and the peak memory of its whole process tree: the sum of
-    the resident sizes of it and all its descendants, sampled every 20 ms (on Linux)."""
+    """Wall time of a command, and the peak memory of its whole process tree (on Linux):
+    the sum of the resident sizes of it and all its descendants, sampled every 20 ms, which
+    counts shared libraries once per process; and, sampled every 200 ms, the sum of their
+    proportional set sizes (PSS), which shares them out."""
     started = time.monotonic()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    peak = 0
+    peak = peak_pss = 0
+    samples = 0
     while process.poll() is None:
-        peak = max(peak, _tree_rss(process.pid))
+        tree = _tree(process.pid)
+        peak = max(peak, sum(_resident(pid) for pid in tree))
+        if samples % 10 == 0:
+            peak_pss = max(peak_pss, sum(_proportional(pid) for pid in tree))
+        samples += 1
         time.sleep(0.02)
     seconds = time.monotonic() - started
     error = process.stderr.read().decode(errors="replace") if process.stderr else ""
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed ({process.returncode}): {error.strip()}")
-    return {"seconds": seconds, "peak_mb": peak / 2**20}
+    return {"seconds": seconds, "peak_mb": peak / 2**20, "pss_mb": peak_pss / 2**20}
 
 
-def _tree_rss(pid: int) -> int:
-    """Resident bytes of a process and its descendants (0 where /proc is missing)."""
-    total, todo = 0, [pid]
+def _tree(pid: int) -> list[int]:
+    """A process and its descendants (just the process where /proc is missing)."""
+    found, todo = [], [pid]
     while todo:
         current = todo.pop()
+        found.append(current)
         try:
-            with open(f"/proc/{current}/statm") as statm:
-                total += int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
             for task in os.listdir(f"/proc/{current}/task"):
                 with open(f"/proc/{current}/task/{task}/children") as children:
                     todo.extend(int(child) for child in children.read().split())
         except (OSError, ValueError):
             continue
-    return total
+    return found
+
+
+def _resident(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _proportional(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def _cli_baseline(espeak: str | None, book: Path, work: Path) -> dict | None:
@@ -178,6 +203,7 @@ def _cli_baseline(espeak: str | None, book: Path, work: Path) -> dict | None:
         "espeak": speak["seconds"],
         "ffmpeg": encode["seconds"],
         "peak_mb": max(speak["peak_mb"], encode["peak_mb"]),
+        "pss_mb": max(speak["pss_mb"], encode["pss_mb"]),
     }
 
 
