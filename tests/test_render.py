@@ -156,7 +156,7 @@ def test_loudness_is_minus_19_lufs_with_true_peak_under_minus_1_5(rendered):
     result, _ = rendered
     for track in result.tracks:
         samples, rate = decode(track.path)
-        assert integrated_loudness(samples, rate) == pytest.approx(-19.0, abs=1.0)
+        assert integrated_loudness(samples, rate) == pytest.approx(-19.0, abs=0.5)
         assert true_peak(samples, rate) <= -1.5
 
 
