@@ -1,8 +1,11 @@
 """The speech engine: text and a voice profile in, 16-bit mono PCM out.
 
 Everything else in narrate talks to the small ``Engine`` interface below, so other engines
-(SAPI5 directly, NSSpeech, a neural engine) can plug in later. The one implementation today
-drives pyttsx3: espeak-ng on Linux, the platform's default driver elsewhere.
+(SAPI5 directly, NSSpeech, a neural engine) can plug in: ``get_engine("module:factory")``.
+Two implementations live here: ``EspeakEngine``, libespeak-ng called directly and
+synchronously through the binding pyttsx3 ships (the default on Linux: no files, threads
+or sleeps per utterance), and ``Pyttsx3Engine``, pyttsx3's own loop with the platform's
+driver (macOS, Windows, or on request).
 
 Traps this module works around (pyttsx3 2.99 with its espeak driver):
 
