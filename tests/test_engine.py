@@ -65,31 +65,6 @@ def test_engine_describes_itself(engine: Engine) -> None:
     assert get_engine("auto") is engine
 
 
-def test_pyttsx3_engine_speaks_like_the_direct_one(engine: Engine) -> None:
-    # The pyttsx3 path (the one used on macOS and Windows, and on Linux on request) runs in
-    # its own process: espeak-ng has one callback per process.
-    code = (
-        "from narrate.engine import get_engine\n"
-        "from narrate.model import VoiceProfile\n"
-        "engine = get_engine('pyttsx3-espeak')\n"
-        f"pcm = engine.synthesize({PROSE!r}, VoiceProfile('en-gb-x-rp+m7'))\n"
-        "print(engine.name, engine.version.split(' / ')[0], len(pcm) / 2 / engine.sample_rate)\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPOSITORY,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    name, _, version, length = result.stdout.split()
-    assert (name, version) == ("pyttsx3-espeak", "2.99") or version.startswith("2.")
-    direct = seconds(engine, engine.synthesize(PROSE, VoiceProfile("en-gb-x-rp+m7")))
-    assert float(length) == pytest.approx(direct, rel=0.1)
-
-
 def test_unknown_engine_name_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="unknown speech engine 'festival'"):
         get_engine("festival")
@@ -184,15 +159,9 @@ def test_long_text_keeps_its_full_length(engine: Engine) -> None:
     assert 14 * one * 0.95 < seconds(engine, pcm) < 14 * (one + 0.6)
 
 
-def test_long_text_as_first_utterance_of_a_fresh_process() -> None:
-    code = (
-        "from narrate.engine import get_engine\n"
-        "from narrate.model import VoiceProfile\n"
-        "engine = get_engine()\n"
-        f"pcm = engine.synthesize({SENTENCE * 14!r}, VoiceProfile('en-us'))\n"
-        "print(len(pcm) / 2 / engine.sample_rate)\n"
-    )
-    result = subprocess.run(
+def run_python(code: str) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh Python process (espeak-ng has one callback per process)."""
+    return subprocess.run(
         [sys.executable, "-c", code],
         cwd=REPOSITORY,
         capture_output=True,
@@ -200,9 +169,53 @@ def test_long_text_as_first_utterance_of_a_fresh_process() -> None:
         timeout=120,
         check=False,
     )
+
+
+def test_pyttsx3_engine_speaks_like_the_direct_one(engine: Engine) -> None:
+    # The pyttsx3 path: the one used on macOS and Windows, and on Linux on request.
+    result = run_python(
+        "from narrate.engine import get_engine\n"
+        "from narrate.model import VoiceProfile\n"
+        "engine = get_engine('pyttsx3-espeak')\n"
+        f"pcm = engine.synthesize({PROSE!r}, VoiceProfile('en-gb-x-rp+m7'))\n"
+        "print(engine.name, engine.version.split(' / ')[0], len(pcm) / 2 / engine.sample_rate)\n"
+    )
+    assert result.returncode == 0, result.stderr
+    name, library, version, length = result.stdout.split()
+    assert (name, library) == ("pyttsx3-espeak", "pyttsx3") and version.startswith("2.")
+    direct = seconds(engine, engine.synthesize(PROSE, VoiceProfile("en-gb-x-rp+m7")))
+    assert float(length) == pytest.approx(direct, rel=0.1)
+
+
+@pytest.mark.parametrize("name", ["auto", "pyttsx3-espeak"])
+def test_long_text_as_first_utterance_of_a_fresh_process(name: str) -> None:
+    result = run_python(
+        "from narrate.engine import get_engine\n"
+        "from narrate.model import VoiceProfile\n"
+        f"engine = get_engine({name!r})\n"
+        f"pcm = engine.synthesize({SENTENCE * 14!r}, VoiceProfile('en-us'))\n"
+        "print(len(pcm) / 2 / engine.sample_rate)\n"
+    )
     assert result.returncode == 0, result.stderr
     # stdout holds the one number: pyttsx3's "Audio saved to ..." lines were swallowed.
     assert float(result.stdout.strip()) > 30
+
+
+def test_missing_pyttsx3_is_one_clear_error() -> None:
+    result = run_python(
+        "import sys\n"
+        "sys.modules['pyttsx3'] = None  # as if it were not installed\n"
+        "from narrate.engine import get_engine\n"
+        "from narrate.errors import NarrateError\n"
+        "try:\n"
+        "    get_engine()\n"
+        "except NarrateError as error:\n"
+        "    print(error)\n"
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("cannot load the speech engine espeak-ng")
 
 
 def test_nothing_is_printed(engine: Engine, capfd: pytest.CaptureFixture[str]) -> None:
@@ -244,31 +257,6 @@ def test_check_profiles_names_the_place_and_the_voice(engine: Engine) -> None:
     assert "did you mean 'en-us+f3'" in message
     assert "run `narrate voices`" in message
     assert raised.value.exit_code == 2
-
-
-def test_missing_pyttsx3_is_one_clear_error() -> None:
-    code = (
-        "import sys\n"
-        "sys.modules['pyttsx3'] = None  # as if it were not installed\n"
-        "from narrate.engine import get_engine\n"
-        "from narrate.errors import NarrateError\n"
-        "try:\n"
-        "    get_engine()\n"
-        "except NarrateError as error:\n"
-        "    print(error)\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPOSITORY,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
-    assert len(lines) == 1
-    assert lines[0].startswith("cannot load the speech engine espeak-ng")
 
 
 def test_split_text_prefers_sentence_then_clause_boundaries() -> None:
