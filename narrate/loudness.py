@@ -139,23 +139,6 @@ def piece_loudness(samples: np.ndarray, rate: int) -> float:
     return steps.loudness(ungated_fallback=True)
 
 
-def match_loudness(
-    samples: np.ndarray, rate: int, target_lufs: float, max_peak: float = -1.0
-) -> np.ndarray:
-    """``int16`` samples brought to ``target_lufs`` by a plain gain, lowered if needed so
-    the sample peak stays under ``max_peak`` dBFS: cheap loudness matching for pieces that
-    are normalized again, with a true-peak limiter, once joined (a chapter)."""
-    loudness = piece_loudness(samples, rate)
-    if not np.isfinite(loudness) or samples.size == 0:
-        return samples.copy()
-    gain = 10 ** ((target_lufs - loudness) / 20)
-    peak = float(np.max(np.abs(samples.astype(np.float64)))) / 32768
-    if peak > 0:
-        gain = min(gain, 10 ** (max_peak / 20) / peak)
-    scaled = np.round(samples.astype(np.float64) * gain)
-    return np.clip(scaled, -32768, 32767).astype(np.int16)
-
-
 def true_peak(samples: np.ndarray, rate: int, oversampling: int | None = None) -> float:
     """Return the true peak of mono ``samples`` in dBTP (``-inf`` for silence).
 

@@ -194,9 +194,10 @@ def silent_frames(
     Each is a frame header with empty side information and no audio data: nothing to
     decode, nothing borrowed from or lent to the bit reservoir. ``rate`` is the source's
     rate (as given to :func:`encode_piece`). Where a frame's ideal size is fractional
-    (208.98 bytes at 64 kbit/s, 22050 Hz), frames are padded by a byte as LAME pads them:
-    so that, after ``frames_before`` frames of ``bytes_before`` bytes, the stream keeps
-    its exact bitrate.
+    (208.98 bytes at 64 kbit/s, 22050 Hz), frames are padded by a byte as LAME pads them,
+    so that after ``frames_before`` frames of ``bytes_before`` bytes the stream keeps its
+    nominal bitrate: each piece LAME pads on its own ends under a byte short at most, and
+    padded silence makes that up (by 0.02 bytes a frame).
     """
     output_rate = _output_rate(rate, bitrate)
     header = _header_bytes(output_rate, bitrate)

@@ -320,3 +320,45 @@ def test_ffmpeg_decodes_exactly_the_input(encoded, signal):
     assert len(decoded) == len(signal)
     assert len(decoded) / RATE == pytest.approx(encoded.duration, abs=0.030)
     assert lag(signal, decoded) == 0
+
+
+def test_pieces_and_silent_frames_join_into_one_exact_stream(tmp_path):
+    """Pieces encoded apart, joined with silent frames between, as chapters are made:
+    one valid stream whose decoded audio holds each piece where the layout says, silence
+    between, at exactly the nominal bitrate."""
+    first, second = noisy_signal(1.0, seed=1), noisy_signal(1.5, seed=2)
+    one, two = mp3.encode_piece(first, RATE), mp3.encode_piece(second, RATE)
+    assert one.samples == len(first) and one.length >= len(first) + one.lead
+    gap = 20  # frames
+    silence = mp3.silent_frames(gap, RATE, frames_before=one.frames, bytes_before=len(one.data))
+    frames, size = one.frames + gap + two.frames, len(one.data) + len(silence) + len(two.data)
+    # As a chapter ends: its closing pause.
+    tail = mp3.silent_frames(gap, RATE, frames_before=frames, bytes_before=size)
+    info = mp3.write_mp3(tmp_path / "joined.mp3", [one.data, silence, two.data, tail], RATE)
+    frames = one.frames + gap + two.frames + gap
+    assert info.frames == frames
+    decoded = decode(tmp_path / "joined.mp3", RATE)
+    # Gapless players trim the first delay; every frame after it plays.
+    assert len(decoded) == frames * 576 - one.lead
+    assert lag(first, decoded[: one.length]) == 0
+    second_start = (one.frames + gap) * 576  # its own delay falls inside the stream
+    assert lag(second, decoded[second_start:]) == 0
+    quiet = decoded[one.samples + 600 : second_start]  # past the first piece's ringing
+    assert np.abs(quiet.astype(int)).max() < 30  # about -60 dBFS: silence
+    assert not decoded[second_start + two.lead + two.samples + 600 :].any()
+    # The nominal size to within a byte per piece: each piece LAME pads on its own, under
+    # a byte short at most, and silent frames catch up (0.02 bytes a frame at most).
+    audio_bytes = info.bytes - next(mp3._frames(info.path.read_bytes()))[1]
+    assert abs(audio_bytes - frames * 576 * 64000 / 8 / RATE) <= 2
+    probe = mutagen.mp3.MP3(tmp_path / "joined.mp3").info
+    assert abs(probe.bitrate - 64000) <= 2 and probe.bitrate_mode == BitrateMode.CBR
+    assert probe.length == pytest.approx(len(decoded) / RATE, abs=0.03)
+
+
+def test_silent_frames_keep_the_bitrate_exact():
+    """At 22050 Hz a 64 kbit/s frame is 208.98 bytes: frames are padded by a byte as LAME
+    pads them, so any run of them averages the nominal rate."""
+    for count in (1, 7, 100, 1000):
+        data = mp3.silent_frames(count, RATE)
+        assert len(data) == pytest.approx(count * 576 * 64000 / 8 / RATE, abs=1)
+        assert [offset for offset, _ in mp3._frames(data)][-1] < len(data)
