@@ -55,6 +55,7 @@ from narrate.mp3 import (
     Piece,
     encode_piece,
     frame_samples,
+    output_rate,
     silent_frames,
     write_mp3,
 )
@@ -176,7 +177,7 @@ def assemble_chapter(
     # end of the last speech.
     position = -lead
     spoken_end = 0
-    output_rate = rate
+    mp3_rate = output_rate(rate, encoding.bitrate)
     previous: Segment | None = None
 
     frames = size = 0  # so far, to keep the bitrate exact
@@ -188,8 +189,10 @@ def assemble_chapter(
         frames += count
         size += len(data)
 
-    def pause(seconds: float) -> None:
-        wanted = spoken_end + round(seconds * output_rate)
+    def pause(seconds: float, speech_follows: bool = True) -> None:
+        # Where the next speech should start, or (at the end) the chapter end; a piece's
+        # speech starts one delay into its frames.
+        wanted = spoken_end + round(seconds * mp3_rate) - (lead if speech_follows else 0)
         count = max(0, round((wanted - position) / per_frame))
         if count:
             add(silent_frames(count, rate, encoding.bitrate, frames, size), count)
@@ -205,7 +208,6 @@ def assemble_chapter(
             )
             if not piece.frames:
                 continue
-            output_rate = piece.rate
             pause(
                 pauses.sentence if start is not None else pause_between(previous, segment, pauses)
             )
@@ -215,16 +217,16 @@ def assemble_chapter(
             spoken_end = position - piece.length + lead + piece.samples
         if start is None:
             continue
-        start_ms = _ms(start, output_rate)
+        start_ms = _ms(start, mp3_rate)
         if segment.scene not in scene_starts:
             scene_starts[segment.scene] = start_ms if segment.scene else 0
-        timeline.append(TimedSegment(segment, start_ms, _ms(spoken_end, output_rate), text))
+        timeline.append(TimedSegment(segment, start_ms, _ms(spoken_end, mp3_rate), text))
         previous = segment
-    pause(pauses.chapter)
+    pause(pauses.chapter, speech_follows=False)
     if position <= 0:  # nothing was said: a frame of silence, so the file is valid
         count = 1 + lead // per_frame
         add(silent_frames(count, rate, encoding.bitrate, frames, size), count)
-    duration_ms = _ms(position, output_rate)
+    duration_ms = _ms(position, mp3_rate)
     marks = _marks(chapter, scene_starts, duration_ms)
     return ChapterAudio(
         chapter,
@@ -233,7 +235,7 @@ def assemble_chapter(
         encoding,
         marks,
         tuple(timeline),
-        position / output_rate,
+        position / mp3_rate,
     )
 
 

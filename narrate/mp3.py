@@ -217,6 +217,11 @@ def silent_frames(
     return b"".join(chunks)
 
 
+def output_rate(rate: int, bitrate: int = DEFAULT_BITRATE) -> int:
+    """The sample rate of the MP3 made from ``rate`` Hz audio at ``bitrate`` kbit/s."""
+    return _output_rate(rate, bitrate)
+
+
 def frame_samples(rate: int, bitrate: int = DEFAULT_BITRATE) -> int:
     """Samples per frame (1152 or 576) of the MP3 made from ``rate`` Hz audio."""
     output_rate = _output_rate(rate, bitrate)

@@ -259,3 +259,30 @@ def test_headings_are_spoken_as_their_titles(tmp_path):
     result = narrate.render(story, out=tmp_path / "out")
     spoken = [t.spoken for track in result.tracks for t in track.timeline if t.segment.heading]
     assert spoken == ["The Storm.", "14."]
+
+
+def test_a_bitrate_only_mpeg1_has_keeps_the_timing(tmp_path):
+    """192 kbit/s is encoded at 44100 Hz (MPEG-1, 1152-sample frames): the pauses, the
+    timeline and the length must come out as at 64 kbit/s. A deterministic plug-in engine,
+    so that only the encoding differs."""
+    from narrate.engine import get_engine
+
+    story = tmp_path / "story.txt"
+    story.write_text(
+        'Title: T\nAuthor: A\n\nAnn came in.\n\n"Hello," said Ann. "Is it late?"\n\n'
+        '"Not yet," said Bob.\n',
+        encoding="utf-8",
+    )
+    tone = get_engine("tone_engine:ToneEngine")
+    low, high = (
+        narrate.render(story, out=tmp_path / f"o{rate}", bitrate=rate, engine=tone, use_cache=False)
+        for rate in (64, 192)
+    )
+    (slow,), (fast,) = low.tracks, high.tracks
+    samples, rate = decode(fast.path)
+    assert rate == 44100 and abs(MP3(fast.path).info.bitrate - 192000) <= 2
+    assert len(samples) / rate == pytest.approx(fast.duration, abs=0.03)
+    assert fast.duration == pytest.approx(slow.duration, abs=0.06)
+    for one, other in zip(slow.timeline, fast.timeline, strict=True):
+        assert one.start_ms == pytest.approx(other.start_ms, abs=30)
+        assert one.end_ms == pytest.approx(other.end_ms, abs=30)
