@@ -1,13 +1,14 @@
-"""The speech cache: each segment's finished speech, encoded, stored by what made it.
+"""The speech cache: each sentence's finished speech, encoded, stored by what made it.
 
-A segment's audio depends only on the words spoken, the voice profile, the pause between
-its sentences, the engine (name and version) with its sample rate, and how it is made
-loud and encoded; the key is a hash of exactly those. So after a casting tweak only the
-segments whose voice or words changed are synthesized and encoded again, chapters are
-joined from the cached pieces (:mod:`narrate.assemble`), and an interrupted render picks
-up where it stopped. Entries are MP3 pieces (:class:`narrate.mp3.Piece`) with a small
-header, written under a temporary name and renamed into place, in a per-user cache folder
-(``platformdirs``) unless ``--cache-dir`` says otherwise.
+A sentence's audio depends only on the words spoken, the voice profile, the engine (name
+and version) with its sample rate, and how it is made loud and encoded; the key is a hash
+of exactly those (and of the sentence pause, for texts of several sentences). So after a
+casting tweak only the sentences whose voice or words changed are synthesized and encoded
+again, chapters are joined from the cached pieces (:mod:`narrate.assemble`), and an
+interrupted render picks up where it stopped. Entries are MP3 pieces
+(:class:`narrate.mp3.Piece`) with a small header, written under a temporary name and
+renamed into place, in a per-user cache folder (``platformdirs``) unless ``--cache-dir``
+says otherwise.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def speech_key(
     rate: int,
     encoding: str = "",
 ) -> str:
-    """The cache key of one segment's speech; ``encoding`` says how it is made loud and
+    """The cache key of one text's speech; ``encoding`` says how it is made loud and
     encoded."""
     what = {
         "encoding": encoding,
@@ -137,7 +138,7 @@ class CacheInfo:
 
 
 def cache_info(folder: str | Path | None = None) -> CacheInfo:
-    """How many segments the cache holds and how many bytes they take."""
+    """How many sentences the cache holds and how many bytes they take."""
     path = Path(folder) if folder is not None else default_cache_dir()
     entries = size = 0
     speech = path / "speech"
@@ -149,7 +150,7 @@ def cache_info(folder: str | Path | None = None) -> CacheInfo:
 
 
 def clear_cache(folder: str | Path | None = None) -> CacheInfo:
-    """Remove every cached segment; returns what there was."""
+    """Remove every cached sentence; returns what there was."""
     info = cache_info(folder)
     speech = info.folder / "speech"
     if speech.is_dir():

@@ -196,7 +196,7 @@ def render(
     click.echo(
         f"Rendered {len(result.tracks)} chapter{'s' * (len(result.tracks) != 1)}, "
         f"{_clock(result.duration)} of audio, in {time.monotonic() - started:.1f} s "
-        f"({result.synthesized} segments synthesized, {result.reused} from the cache, "
+        f"({result.synthesized} sentences synthesized, {result.reused} from the cache, "
         f"{len(result.kept)} chapter{'s' * (len(result.kept) != 1)} already up to date)."
     )
     for line in cast_table(result.script):
@@ -298,17 +298,17 @@ def cache_info_command(cache_dir):
     from narrate.cache import cache_info
 
     info = cache_info(cache_dir)
-    click.echo(f"{info.folder}: {info.entries} segments, {info.size / 1e6:.1f} MB")
+    click.echo(f"{info.folder}: {info.entries} sentences, {info.size / 1e6:.1f} MB")
 
 
 @cache.command("clear")
 @_cache_dir
 def cache_clear_command(cache_dir):
-    """Remove every cached segment."""
+    """Remove every cached sentence."""
     from narrate.cache import clear_cache
 
     info = clear_cache(cache_dir)
-    click.echo(f"{info.folder}: removed {info.entries} segments, {info.size / 1e6:.1f} MB")
+    click.echo(f"{info.folder}: removed {info.entries} sentences, {info.size / 1e6:.1f} MB")
 
 
 def _warn(warnings) -> None:

@@ -95,7 +95,7 @@ class RenderResult:
     script: Script
     folder: Path
     tracks: tuple[Track, ...]
-    #: Segments synthesized, and segments whose speech came from the cache.
+    #: Sentences synthesized, and sentences whose speech came from the cache.
     synthesized: int = 0
     reused: int = 0
     #: Chapter files already up to date, left as they were.

@@ -11,7 +11,7 @@ SUBMITTED: list[int] = []
 
 class CountingPool(ProcessPoolExecutor):
     def submit(self, function, /, *args, **kwargs):
-        SUBMITTED.append(len(args[-1]))  # the batch's segments
+        SUBMITTED.append(len(args[-1]))  # the batch's sentences
         return super().submit(function, *args, **kwargs)
 
 

@@ -226,8 +226,8 @@ def test_cache_info_and_clear(story, tmp_path):
     assert info.entries > 0 and info.size > 0
     runner = CliRunner()
     shown = runner.invoke(main, ["cache", "info", "--cache-dir", str(tmp_path / "cache")])
-    assert shown.exit_code == 0 and f"{info.entries} segments" in shown.output
+    assert shown.exit_code == 0 and f"{info.entries} sentences" in shown.output
     cleared = runner.invoke(main, ["cache", "clear", "--cache-dir", str(tmp_path / "cache")])
-    assert cleared.exit_code == 0 and f"removed {info.entries} segments" in cleared.output
+    assert cleared.exit_code == 0 and f"removed {info.entries} sentences" in cleared.output
     assert cache_info(tmp_path / "cache").entries == 0
     assert clear_cache(tmp_path / "nowhere").entries == 0
