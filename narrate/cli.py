@@ -140,6 +140,12 @@ _cache_dir = click.option(
     "MODULE:FACTORY(jobs) returns (e.g. a Dask client's; share --cache-dir with it).",
 )
 @click.option(
+    "--base-url",
+    default=None,
+    metavar="URL",
+    help="Where the book's folder will be served, for the feed's links (default: relative).",
+)
+@click.option(
     "--engine",
     default="auto",
     show_default=True,
@@ -162,6 +168,7 @@ def render(
     no_cache,
     jobs,
     executor,
+    base_url,
     engine,
 ):
     """Render INPUT into OUT/<Author>/<Title>/NN - <Chapter>.mp3."""
@@ -187,6 +194,7 @@ def render(
         jobs=jobs,
         executor=executor,
         engine=get_engine(engine),
+        base_url=base_url,
     )
     if bar:
         bar.finish()

@@ -25,9 +25,6 @@ low bitrates (16 kbit/s at 22050 Hz comes out at 16000 Hz).
 
 from __future__ import annotations
 
-import contextlib
-import os
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +33,7 @@ import lameenc
 import numpy as np
 
 from narrate.errors import EXIT_USAGE, NarrateError
+from narrate.files import write_atomically
 
 #: Layer III bitrates in kbit/s, in header index order (index 0, "free", is not used).
 MPEG1_BITRATES = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
@@ -250,7 +248,7 @@ def write_mp3(
     info = _info_frame(
         audio, frames, padding=padding, quality=quality, bitrate=bitrate, source_rate=rate
     )
-    _write_atomically(path, (info, audio))
+    write_atomically(path, (info, audio), "the MP3")
     return EncodedInfo(
         path=path,
         duration=(len(frames) * samples_per_frame - ENCODER_DELAY - padding) / output_rate,
@@ -586,32 +584,3 @@ def _zero_bytes_map(count: int) -> tuple[list[int], list[int]]:
         return entries
 
     return table(0), table(8)
-
-
-# --- writing -------------------------------------------------------------------------------
-
-
-def _write_atomically(path: Path, parts: tuple[bytes, ...]) -> None:
-    """Write ``parts`` to ``path`` via a temporary file in the same folder and a rename."""
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        # Created with the usual permissions (0666 less the umask), not mkstemp's 0600.
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(descriptor, "wb") as file:
-            for part in parts:
-                file.write(part)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except OSError as error:
-        _remove_quietly(temporary)
-        raise NarrateError(f"{path}: cannot write the MP3: {error.strerror or error}") from None
-    except BaseException:
-        _remove_quietly(temporary)
-        raise
-
-
-def _remove_quietly(path: Path) -> None:
-    """Remove a temporary file; on a read-only or vanished disk, leave the first error be."""
-    with contextlib.suppress(OSError):
-        path.unlink(missing_ok=True)

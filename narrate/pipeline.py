@@ -45,6 +45,7 @@ from narrate.config import DEFAULT_NAME as DEFAULT_VOICES_NAME
 from narrate.config import default_voices_path, find_voices_file, load_voices, parse_voices
 from narrate.engine import Engine, check_profiles, get_engine, is_speakable
 from narrate.errors import ConfigError, NarrateError
+from narrate.feed import Show
 from narrate.fixes import apply_fixes
 from narrate.layout import DEFAULT_OUT, TRACK_PATTERN, book_folder, safe_name, track_name
 from narrate.model import (
@@ -63,6 +64,7 @@ from narrate.model import (
     VoicesConfig,
 )
 from narrate.mp3 import DEFAULT_BITRATE, DEFAULT_QUALITY, check_bitrate
+from narrate.publish import has_companions, remove_companions, write_companions, write_feed
 from narrate.quotes import segment_book
 from narrate.readers import read_book
 from narrate.speakers import attribute
@@ -332,6 +334,7 @@ def render(
     use_cache: bool = True,
     jobs: int | None = None,
     executor: str | Executor | None = None,
+    base_url: str | None = None,
 ) -> RenderResult:
     """Render a story into ``OUT/<Author>/<Title>/NN - <Chapter>.mp3``, one per chapter.
 
@@ -345,6 +348,10 @@ def render(
     ``concurrent.futures.Executor``, or "module:factory" giving one) runs that work
     elsewhere instead, e.g. on a Dask cluster sharing ``cache_dir``. From a script, call
     this under ``if __name__ == "__main__":``, as worker processes are spawned.
+
+    Next to the MP3s go each chapter's transcripts (WebVTT, SRT) and JSON chapters, and in
+    the book's folder a podcast feed and a playlist (:mod:`narrate.publish`), their URLs
+    under ``base_url`` when given, else relative.
     """
     cache = open_cache(cache_dir, use_cache)
     jobs = default_jobs() if jobs is None else max(1, jobs)
@@ -393,7 +400,7 @@ def render(
             tags,
             bitrate,
         )
-        if read_made_from(target) == made_from:
+        if read_made_from(target) == made_from and has_companions(target):
             kept.append(target)
             tracks.append(Track(target, chapter.title, _duration(target)))
             if progress:
@@ -460,6 +467,8 @@ def render(
         reused = store.hits - made
     tracks.sort(key=lambda track: track.path.name)
     _remove_stale_tracks(folder, {t.path.name for t in tracks})
+    show = Show(book.title, book.author, book.description, book.language.split("-")[0] or "en")
+    write_feed(folder, show, tracks, base_url)
     return RenderResult(result_script, folder, tuple(tracks), synthesized, reused, tuple(kept))
 
 
@@ -497,6 +506,7 @@ def build_chapter(
     )
     tags = replace(job.tags, marks=audio.marks, made_from=job.made_from)
     _write_track(audio, job.target, tags)
+    write_companions(job.target, audio.timeline, audio.marks, job.chapter.title)
     return Track(job.target, job.chapter.title, audio.duration, audio.timeline)
 
 
@@ -625,6 +635,7 @@ def _remove_stale_tracks(folder: Path, keep: set[str]) -> None:
     for path in folder.iterdir():
         if path.is_file() and TRACK_PATTERN.match(path.name) and path.name not in keep:
             path.unlink()
+            remove_companions(path)
 
 
 def preview(

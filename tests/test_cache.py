@@ -161,7 +161,13 @@ def test_an_interrupted_render_resumes_where_it_stopped(story, tmp_path, monkeyp
         render(story, tmp_path, jobs=1)  # the patch is in this process
     monkeypatch.setattr(assemble, "make_piece", real)
     out = tmp_path / "out" / "Ada Quill" / "Two Rooms"
-    assert sorted(p.name for p in out.iterdir()) == ["01 - Chapter 1.mp3"]  # no partial file
+    # Chapter 1 and its transcripts; nothing of chapter 2, no partial file.
+    assert sorted(p.name for p in out.iterdir()) == [
+        "01 - Chapter 1.chapters.json",
+        "01 - Chapter 1.mp3",
+        "01 - Chapter 1.srt",
+        "01 - Chapter 1.vtt",
+    ]
     chapter_one = (out / "01 - Chapter 1.mp3").read_bytes()
     resumed = render(story, tmp_path)
     assert [p.name for p in resumed.kept] == ["01 - Chapter 1.mp3"]

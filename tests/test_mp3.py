@@ -15,7 +15,7 @@ from mutagen.mp3 import BitrateMode
 from mutagen.mp3._util import XingHeader
 from scipy.signal import correlate
 
-from narrate import mp3
+from narrate import files, mp3
 from narrate.errors import NarrateError
 from narrate.mp3 import ENCODER_DELAY, EncodedInfo, encode_mp3, valid_bitrates
 
@@ -252,7 +252,7 @@ def test_interrupted_write_leaves_nothing_under_the_final_name(tmp_path, signal,
     def interrupted(descriptor: int) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(mp3.os, "fsync", interrupted)
+    monkeypatch.setattr(files.os, "fsync", interrupted)
     with pytest.raises(KeyboardInterrupt):
         encode_mp3(signal, RATE, target)
     assert not target.exists()
@@ -266,7 +266,7 @@ def test_interrupted_write_keeps_the_previous_file(tmp_path, signal, monkeypatch
     def full_disk(*arguments: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(mp3.os, "replace", full_disk)
+    monkeypatch.setattr(files.os, "replace", full_disk)
     with pytest.raises(NarrateError, match="No space left"):
         encode_mp3(signal, RATE, target)
     assert target.read_bytes() == b"previous render"

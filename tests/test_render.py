@@ -42,12 +42,19 @@ def decode(path: Path) -> tuple[np.ndarray, int]:
 def test_files_follow_the_author_title_chapter_layout(rendered):
     result, out = rendered
     folder = out / "Hester Quayle" / "The Lamp at Gull Point"
-    names = sorted(p.name for p in folder.iterdir())
+    names = sorted(p.name for p in folder.iterdir() if p.suffix == ".mp3")
     assert names == [
         "01 - Chapter 1 - The Falling Glass.mp3",
         "02 - Chapter 2 - The Long Night.mp3",
         "03 - Chapter 3 - The Homecoming.mp3",
     ]
+    others = {p.name for p in folder.iterdir()} - set(names)
+    companions = {
+        f"{Path(name).stem}{suffix}"
+        for name in names
+        for suffix in (".vtt", ".srt", ".chapters.json")
+    }
+    assert others == companions | {"feed.xml", "playlist.m3u8"}
     assert result.folder == folder
 
 
@@ -202,7 +209,7 @@ def test_dialogue_is_spoken_in_voices_other_than_the_narrators(rendered):
 
 def test_no_temporary_files_are_left_behind(rendered):
     _, out = rendered
-    leftovers = [p for p in out.rglob("*") if p.is_file() and not p.name.endswith(".mp3")]
+    leftovers = [p for p in out.rglob("*") if p.is_file() and p.name.startswith(".")]
     assert leftovers == []
 
 
@@ -221,7 +228,14 @@ def test_rendering_again_replaces_files_and_drops_chapters_that_are_gone(tmp_pat
     )
     second = narrate.render(story, out=tmp_path / "out")
     files = sorted(p.name for p in second.folder.iterdir())
-    assert files == ["01 - Chapter 1.mp3"]
+    assert files == [
+        "01 - Chapter 1.chapters.json",
+        "01 - Chapter 1.mp3",
+        "01 - Chapter 1.srt",
+        "01 - Chapter 1.vtt",
+        "feed.xml",
+        "playlist.m3u8",
+    ]
 
 
 def test_a_file_with_nothing_to_read_is_a_usage_error(tmp_path):
@@ -250,7 +264,13 @@ def test_an_interrupted_render_leaves_no_partial_mp3(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         narrate.render(story, out=tmp_path / "out", jobs=1)  # the patch is in this process
     files = sorted(p.name for p in (tmp_path / "out").rglob("*") if p.is_file())
-    assert files == ["01 - Chapter 1.mp3"]  # the finished chapter; nothing half-written
+    # The finished chapter and its transcripts; nothing half-written.
+    assert files == [
+        "01 - Chapter 1.chapters.json",
+        "01 - Chapter 1.mp3",
+        "01 - Chapter 1.srt",
+        "01 - Chapter 1.vtt",
+    ]
 
 
 def test_headings_are_spoken_as_their_titles(tmp_path):

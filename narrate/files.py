@@ -1,0 +1,41 @@
+"""Writing files so that they are never seen half written."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+
+from narrate.errors import NarrateError
+
+
+def write_atomically(path: Path, parts: bytes | tuple[bytes, ...], what: str = "the file") -> None:
+    """Write ``parts`` to ``path`` via a temporary file in the same folder and a rename, so
+    ``path`` holds the old file or the whole new one, never a part (not even on Ctrl-C).
+    A write that fails is one NarrateError naming the file and ``what`` it is."""
+    path = Path(path)
+    if isinstance(parts, bytes):
+        parts = (parts,)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        # Created with the usual permissions (0666 less the umask), not mkstemp's 0600.
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(descriptor, "wb") as file:
+            for part in parts:
+                file.write(part)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except OSError as error:
+        _remove_quietly(temporary)
+        raise NarrateError(f"{path}: cannot write {what}: {error.strerror or error}") from None
+    except BaseException:
+        _remove_quietly(temporary)
+        raise
+
+
+def _remove_quietly(path: Path) -> None:
+    """Remove a temporary file; on a read-only or vanished disk, leave the first error be."""
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)

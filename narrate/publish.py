@@ -1,0 +1,97 @@
+"""What a render writes besides the MP3s, so the book is ready for every way of listening.
+
+Next to each chapter file ``NN - Title.mp3``: its transcript as ``NN - Title.vtt`` and
+``.srt`` and its scenes as ``NN - Title.chapters.json`` (:mod:`narrate.transcripts`),
+written with the MP3 and kept with it while it is kept. In the book's folder: the podcast
+feed ``feed.xml`` and the playlist ``playlist.m3u8`` (:mod:`narrate.feed`), written at
+the end of every render from the files as they are. Every file is written under a
+temporary name and renamed into place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+from narrate import feed, transcripts
+from narrate.files import write_atomically
+from narrate.model import ChapterMark
+
+#: The companions of a chapter file: suffix, and MIME type for the feed.
+TRANSCRIPTS = ((".vtt", "text/vtt"), (".srt", "application/srt"))
+CHAPTERS = ".chapters.json"
+COMPANIONS = (*(suffix for suffix, _ in TRANSCRIPTS), CHAPTERS)
+
+
+def companion(mp3: Path, suffix: str) -> Path:
+    """``NN - Title.vtt`` for ``NN - Title.mp3``."""
+    return mp3.with_name(mp3.stem + suffix)
+
+
+def has_companions(mp3: Path) -> bool:
+    return all(companion(mp3, suffix).is_file() for suffix in COMPANIONS)
+
+
+def write_companions(
+    mp3: Path, timeline: Sequence, marks: Sequence[ChapterMark], chapter_title: str
+) -> None:
+    """Write a chapter file's transcripts and JSON chapters."""
+    lines = transcripts.cues(timeline, chapter_title)
+    texts = {
+        ".vtt": transcripts.webvtt(lines),
+        ".srt": transcripts.srt(lines),
+        CHAPTERS: transcripts.chapters_json(marks),
+    }
+    for suffix, text in texts.items():
+        write_atomically(companion(mp3, suffix), text.encode("utf-8"), "the transcript")
+
+
+def remove_companions(mp3: Path) -> None:
+    for suffix in COMPANIONS:
+        with contextlib.suppress(OSError):
+            companion(mp3, suffix).unlink(missing_ok=True)
+
+
+def write_feed(
+    folder: Path,
+    show: feed.Show,
+    tracks: Sequence,
+    base_url: str | None = None,
+) -> tuple[Path, Path]:
+    """Write ``feed.xml`` and ``playlist.m3u8`` for the chapter files ``tracks`` (each
+    with ``path``, ``title`` and ``duration``), in order."""
+    episodes = [
+        feed.Episode(
+            number=number,
+            title=track.title,
+            audio=track.path.name,
+            size=track.path.stat().st_size,
+            duration=track.duration,
+            chapters=companion(track.path, CHAPTERS).name,
+            transcripts=tuple(
+                (companion(track.path, suffix).name, mime) for suffix, mime in TRANSCRIPTS
+            ),
+        )
+        for number, track in enumerate(tracks, start=1)
+    ]
+    feed_path, playlist_path = folder / feed.FEED_NAME, folder / feed.PLAYLIST_NAME
+    first = _first_published(feed_path)
+    text = feed.feed_xml(show, episodes, first, base_url)
+    write_atomically(feed_path, text.encode("utf-8"), "the feed")
+    write_atomically(
+        playlist_path, feed.playlist(episodes, base_url).encode("utf-8"), "the playlist"
+    )
+    return feed_path, playlist_path
+
+
+def _first_published(feed_path: Path) -> datetime:
+    """When the feed was first written (its channel's pubDate), so that episode dates stay
+    put across re-renders; now for a new feed."""
+    with contextlib.suppress(OSError, ET.ParseError, TypeError, ValueError, AttributeError):
+        channel = ET.parse(feed_path).getroot().find("channel")
+        return parsedate_to_datetime(channel.findtext("pubDate"))
+    return datetime.now(timezone.utc).replace(microsecond=0)

@@ -1,0 +1,116 @@
+"""A rendered book is ready to listen to anywhere: its podcast feed, transcripts, JSON
+chapters and playlist, read back with independent parsers (feedparser, webvtt-py,
+mutagen). Real engine, the bundled story."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import feedparser
+import pytest
+import webvtt
+from mutagen.mp3 import MP3
+
+import narrate
+
+ROOT = Path(__file__).resolve().parent.parent
+STORY = ROOT / "examples" / "the-lamp-at-gull-point.txt"
+
+
+def seconds(stamp: str) -> float:
+    hours, minutes, rest = stamp.split(":")
+    return int(hours) * 3600 + int(minutes) * 60 + float(rest)
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    return narrate.render(STORY, out=out, voices=ROOT / "voices.yaml")
+
+
+def test_the_feed_parses_and_lists_every_chapter_in_order(rendered):
+    parsed = feedparser.parse(str(rendered.folder / "feed.xml"))
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    assert parsed.feed.title == "The Lamp at Gull Point"
+    assert parsed.feed.author == "Hester Quayle"
+    assert parsed.feed.itunes_type == "serial"
+    assert [entry.title for entry in parsed.entries] == [t.title for t in rendered.tracks]
+    assert [int(entry.itunes_episode) for entry in parsed.entries] == [1, 2, 3]
+
+
+def test_every_enclosure_is_its_file_with_its_size_and_duration(rendered):
+    parsed = feedparser.parse(str(rendered.folder / "feed.xml"))
+    for entry, track in zip(parsed.entries, rendered.tracks, strict=True):
+        (enclosure,) = entry.enclosures
+        path = rendered.folder / re.sub("%20", " ", enclosure.href)
+        assert path == track.path
+        assert int(enclosure.length) == path.stat().st_size
+        assert enclosure.type == "audio/mpeg"
+        assert abs(int(entry.itunes_duration) - MP3(path).info.length) <= 1
+
+
+def test_transcripts_parse_lie_within_the_audio_and_name_the_speakers(rendered):
+    voices = set()
+    for track in rendered.tracks:
+        length = MP3(track.path).info.length
+        captions = webvtt.read(str(track.path.with_suffix(".vtt")))
+        assert len(captions) == len(track.timeline) > 0
+        previous_start = 0.0
+        for caption, timed in zip(captions, track.timeline, strict=True):
+            start, end = seconds(caption.start), seconds(caption.end)
+            assert previous_start <= start < end <= length
+            assert (start, end) == pytest.approx((timed.start_ms / 1000, timed.end_ms / 1000))
+            previous_start = start
+            voice = re.match(r"<v ([^>]+)>", caption.raw_text)
+            if voice:
+                voices.add(voice.group(1))
+                assert timed.segment.speaker == voice.group(1)
+        srt = track.path.with_suffix(".srt").read_text(encoding="utf-8")
+        assert len(re.findall(r"^\d\d:\d\d:\d\d,\d{3} --> ", srt, re.MULTILINE)) == len(captions)
+    assert {"Mara Penhallow", "Tom", "Nell Ashby"} <= voices
+
+
+def test_json_chapters_mark_the_scenes_within_the_audio(rendered):
+    for track in rendered.tracks:
+        chapters = json.loads(
+            track.path.with_name(track.path.stem + ".chapters.json").read_text(encoding="utf-8")
+        )
+        assert chapters["version"] == "1.2.0"
+        starts = [entry["startTime"] for entry in chapters["chapters"]]
+        assert starts[0] == 0 and starts == sorted(starts)
+        assert starts[-1] < MP3(track.path).info.length
+        assert chapters["chapters"][0]["title"] == track.title
+
+
+def test_the_playlist_lists_every_file_with_its_length(rendered):
+    lines = (rendered.folder / "playlist.m3u8").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "#EXTM3U"
+    entries = list(zip(lines[1::2], lines[2::2], strict=True))
+    assert [name for _, name in entries] == [t.path.name for t in rendered.tracks]
+    for (info, _), track in zip(entries, rendered.tracks, strict=True):
+        seconds, title = info.removeprefix("#EXTINF:").split(",", 1)
+        assert title == track.title
+        assert abs(int(seconds) - MP3(track.path).info.length) <= 1
+
+
+def test_guids_and_dates_stay_across_renders_and_base_url_makes_links_absolute(tmp_path):
+    story = tmp_path / "story.txt"
+    story.write_text(
+        'Title: Two Rooms\nAuthor: Ada Quill\n\nChapter 1\n\n"Tea?" said Rosa.\n\n'
+        'Chapter 2\n\n"Please," said Owen.\n',
+        encoding="utf-8",
+    )
+    first = narrate.render(story, out=tmp_path / "out")
+    before = feedparser.parse(str(first.folder / "feed.xml"))
+    story.write_text(story.read_text(encoding="utf-8") + '\n"More?" said Rosa.\n', "utf-8")
+    second = narrate.render(story, out=tmp_path / "out", base_url="https://example.org/rooms/")
+    after = feedparser.parse(str(second.folder / "feed.xml"))
+    assert [e.id for e in after.entries] == [e.id for e in before.entries]
+    assert [e.published for e in after.entries] == [e.published for e in before.entries]
+    assert (
+        after.entries[0].enclosures[0].href == "https://example.org/rooms/01%20-%20Chapter%201.mp3"
+    )
+    links = {link.href for link in after.entries[1].links}
+    assert "https://example.org/rooms/02%20-%20Chapter%202.mp3" in links
