@@ -12,11 +12,12 @@ import os
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import click
 
 from narrate import __version__
-from narrate.errors import EXIT_FAILURE, NarrateError
+from narrate.errors import EXIT_FAILURE, ConfigError, NarrateError
 from narrate.layout import DEFAULT_OUT
 from narrate.mp3 import DEFAULT_BITRATE
 from narrate.script_formats import cast_table, records, screenplay
@@ -395,6 +396,44 @@ def voices(lang):
         click.echo(f"Variants ({len(variants)}), combined with a voice as {example}+f3:")
         for voice in variants:
             click.echo(f"  {voice.id:<24} {voice.name:<36} {voice.gender or ''}")
+
+
+@main.command()
+@click.argument(
+    "folder",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=Path(DEFAULT_OUT),
+    required=False,
+)
+@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--quiet", "-q", is_flag=True, help="Do not log each request.")
+def serve(folder, host, port, quiet):
+    """Serve FOLDER (default: out) over HTTP, for podcast apps and players on the network.
+
+    Prints each book's feed URL to subscribe to. Players can seek (byte ranges); feeds
+    are served with absolute links. Ctrl-C stops it.
+    """
+    from narrate.serve import feeds, local_address, make_server
+
+    try:
+        server = make_server(folder, host, port, quiet)
+    except OSError as error:
+        raise ConfigError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    address = local_address() if host in ("0.0.0.0", "") else host
+    bound = server.server_address[1]
+    click.echo(f"Serving {folder} at http://{address}:{bound}/")
+    found = list(feeds(folder))
+    if not found:
+        click.echo("No feeds yet: render a book into this folder first.")
+    for feed in found:
+        click.echo(f"  {feed.parent.as_posix()}: http://{address}:{bound}/{quote(feed.as_posix())}")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("Stopped.")
+    finally:
+        server.server_close()
 
 
 def _clock(seconds: float) -> str:

@@ -114,3 +114,104 @@ def test_guids_and_dates_stay_across_renders_and_base_url_makes_links_absolute(t
     )
     links = {link.href for link in after.entries[1].links}
     assert "https://example.org/rooms/02%20-%20Chapter%202.mp3" in links
+
+
+@pytest.fixture(scope="module")
+def server(rendered):
+    import threading
+
+    from narrate.serve import make_server
+
+    out = rendered.folder.parent.parent
+    httpd = make_server(out, "127.0.0.1", 0, quiet=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", out
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def fetch(url: str, headers: dict | None = None):
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+def test_serve_answers_a_range_request_with_206(rendered, server):
+    from urllib.parse import quote
+
+    base, out = server
+    track = rendered.tracks[0].path
+    url = f"{base}/{quote(track.relative_to(out).as_posix())}"
+    data = track.read_bytes()
+    status, headers, body = fetch(url, {"Range": "bytes=1000-1999"})
+    assert status == 206
+    assert headers["Content-Range"] == f"bytes 1000-1999/{len(data)}"
+    assert body == data[1000:2000]
+    status, headers, body = fetch(url, {"Range": "bytes=-500"})
+    assert status == 206 and body == data[-500:]
+    status, headers, body = fetch(url)
+    assert status == 200 and body == data and headers["Accept-Ranges"] == "bytes"
+    assert headers["Content-Type"] == "audio/mpeg"
+    status, headers, _ = fetch(url, {"Range": f"bytes={len(data)}-"})
+    assert status == 416 and headers["Content-Range"] == f"bytes */{len(data)}"
+    assert fetch(f"{base}/../../etc/passwd")[0] == 404
+
+
+def test_a_served_feed_has_absolute_links_a_podcast_app_can_follow(rendered, server):
+    from urllib.parse import quote
+
+    base, out = server
+    folder = quote(rendered.folder.relative_to(out).as_posix())
+    status, headers, body = fetch(f"{base}/{folder}/feed.xml")
+    assert status == 200 and headers["Content-Type"].startswith("application/rss+xml")
+    parsed = feedparser.parse(body)
+    assert not parsed.bozo
+    for entry, track in zip(parsed.entries, rendered.tracks, strict=True):
+        (enclosure,) = entry.enclosures
+        assert enclosure.href.startswith(f"{base}/{folder}/")
+        status, _, audio = fetch(enclosure.href, {"Range": "bytes=0-99"})
+        assert status == 206 and audio == track.path.read_bytes()[:100]
+    transcript = re.search(rb'<podcast:transcript url="([^"]+\.vtt)"', body).group(1).decode()
+    status, headers, text = fetch(transcript)
+    assert (
+        status == 200
+        and text.startswith(b"WEBVTT")
+        and headers["Content-Type"].startswith("text/vtt")
+    )
+
+
+def test_narrate_serve_prints_the_feed_urls(rendered):
+    import subprocess
+    import sys
+
+    out = rendered.folder.parent.parent
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "narrate.cli",
+            "serve",
+            str(out),
+            "--port",
+            "0",
+            "--host",
+            "127.0.0.1",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first, second = process.stdout.readline(), process.stdout.readline()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert re.match(r"Serving .* at http://127\.0\.0\.1:\d+/$", first.strip())
+    assert second.strip().startswith("Hester Quayle/The Lamp at Gull Point: http://127.0.0.1:")
+    assert second.strip().endswith("/Hester%20Quayle/The%20Lamp%20at%20Gull%20Point/feed.xml")
