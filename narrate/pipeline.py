@@ -43,6 +43,7 @@ from narrate.casting import (
 from narrate.characters import find_characters
 from narrate.config import DEFAULT_NAME as DEFAULT_VOICES_NAME
 from narrate.config import default_voices_path, find_voices_file, load_voices, parse_voices
+from narrate.cover import generated_cover
 from narrate.engine import Engine, check_profiles, get_engine, is_speakable
 from narrate.errors import ConfigError, NarrateError
 from narrate.feed import Show
@@ -64,7 +65,13 @@ from narrate.model import (
     VoicesConfig,
 )
 from narrate.mp3 import DEFAULT_BITRATE, DEFAULT_QUALITY, check_bitrate
-from narrate.publish import has_companions, remove_companions, write_companions, write_feed
+from narrate.publish import (
+    has_companions,
+    remove_companions,
+    write_companions,
+    write_cover,
+    write_feed,
+)
 from narrate.quotes import segment_book
 from narrate.readers import read_book
 from narrate.speakers import attribute
@@ -368,6 +375,8 @@ def render(
         path, voices=voices, title=title, author=author, keep_notes=keep_notes, engine=engine
     )
     book = result_script.book
+    if cover_image is None:
+        cover_image = (generated_cover(book.title, book.author), "image/jpeg")
     folder = book_folder(Path(out), book.author, book.title)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -467,7 +476,10 @@ def render(
         reused = store.hits - made
     tracks.sort(key=lambda track: track.path.name)
     _remove_stale_tracks(folder, {t.path.name for t in tracks})
-    show = Show(book.title, book.author, book.description, book.language.split("-")[0] or "en")
+    language = book.language.split("-")[0] or "en"
+    show = Show(
+        book.title, book.author, book.description, language, write_cover(folder, cover_image)
+    )
     write_feed(folder, show, tracks, base_url)
     return RenderResult(result_script, folder, tuple(tracks), synthesized, reused, tuple(kept))
 

@@ -56,6 +56,25 @@ def remove_companions(mp3: Path) -> None:
             companion(mp3, suffix).unlink(missing_ok=True)
 
 
+COVER_NAMES = {"image/jpeg": "cover.jpg", "image/png": "cover.png"}
+
+
+def write_cover(folder: Path, cover: tuple[bytes, str]) -> str:
+    """Write the book's cover (image bytes, MIME type) into its folder, for the feed and
+    players that look for ``cover.jpg``; return its file name. A cover of the other type
+    left by an earlier render goes."""
+    data, mime = cover
+    name = COVER_NAMES.get(mime, "cover.jpg")
+    for other in COVER_NAMES.values():
+        if other != name:
+            with contextlib.suppress(OSError):
+                (folder / other).unlink(missing_ok=True)
+    path = folder / name
+    if not path.is_file() or path.read_bytes() != data:
+        write_atomically(path, data, "the cover")
+    return name
+
+
 def write_feed(
     folder: Path,
     show: feed.Show,

@@ -215,3 +215,40 @@ def test_narrate_serve_prints_the_feed_urls(rendered):
     assert re.match(r"Serving .* at http://127\.0\.0\.1:\d+/$", first.strip())
     assert second.strip().startswith("Hester Quayle/The Lamp at Gull Point: http://127.0.0.1:")
     assert second.strip().endswith("/Hester%20Quayle/The%20Lamp%20at%20Gull%20Point/feed.xml")
+
+
+def test_a_generated_cover_is_in_the_folder_the_feed_and_every_file(rendered):
+    import io
+
+    from mutagen.id3 import ID3
+    from PIL import Image
+
+    cover = rendered.folder / "cover.jpg"
+    image = Image.open(io.BytesIO(cover.read_bytes()))
+    assert (image.format, image.size) == ("JPEG", (1400, 1400))
+    parsed = feedparser.parse(str(rendered.folder / "feed.xml"))
+    assert parsed.feed.image.href == "cover.jpg"
+    for track in rendered.tracks:
+        (picture,) = ID3(track.path).getall("APIC")
+        assert picture.data == cover.read_bytes() and picture.mime == "image/jpeg"
+
+
+def test_a_given_cover_replaces_the_generated_one(tmp_path):
+    import io
+
+    from mutagen.id3 import ID3
+    from PIL import Image
+
+    story = tmp_path / "story.txt"
+    story.write_text('Title: Tide\nAuthor: Ada Quill\n\n"Ahoy," said Ann.\n', encoding="utf-8")
+    first = narrate.render(story, out=tmp_path / "out")
+    assert (first.folder / "cover.jpg").is_file()
+    png = io.BytesIO()
+    Image.new("RGB", (1400, 1400), (10, 80, 160)).save(png, "PNG")
+    (tmp_path / "art.png").write_bytes(png.getvalue())
+    second = narrate.render(story, out=tmp_path / "out", cover=tmp_path / "art.png")
+    assert not (second.folder / "cover.jpg").exists()
+    assert (second.folder / "cover.png").read_bytes() == png.getvalue()
+    assert feedparser.parse(str(second.folder / "feed.xml")).feed.image.href == "cover.png"
+    (picture,) = ID3(second.tracks[0].path).getall("APIC")
+    assert picture.mime == "image/png" and picture.data == png.getvalue()
