@@ -71,6 +71,7 @@ from narrate.publish import (
     write_companions,
     write_cover,
     write_feed,
+    write_readalong,
 )
 from narrate.quotes import segment_book
 from narrate.readers import read_book
@@ -481,6 +482,7 @@ def render(
         book.title, book.author, book.description, language, write_cover(folder, cover_image)
     )
     write_feed(folder, show, tracks, base_url)
+    write_readalong(folder, show, tracks)
     return RenderResult(result_script, folder, tuple(tracks), synthesized, reused, tuple(kept))
 
 

@@ -4,8 +4,9 @@ Next to each chapter file ``NN - Title.mp3``: its transcript as ``NN - Title.vtt
 ``.srt`` and its scenes as ``NN - Title.chapters.json`` (:mod:`narrate.transcripts`),
 written with the MP3 and kept with it while it is kept. In the book's folder: the podcast
 feed ``feed.xml`` and the playlist ``playlist.m3u8`` (:mod:`narrate.feed`), written at
-the end of every render from the files as they are. Every file is written under a
-temporary name and renamed into place.
+the end of every render from the files as they are, and the read-along page
+``index.html`` (:mod:`narrate.readalong`). Every file is written under a temporary name
+and renamed into place.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from narrate import feed, transcripts
+from narrate import feed, readalong, transcripts
 from narrate.files import write_atomically
 from narrate.model import ChapterMark
 
@@ -105,6 +106,28 @@ def write_feed(
         playlist_path, feed.playlist(episodes, base_url).encode("utf-8"), "the playlist"
     )
     return feed_path, playlist_path
+
+
+READALONG_NAME = "index.html"
+
+
+def write_readalong(folder: Path, show: feed.Show, tracks: Sequence) -> Path:
+    """Write the read-along page (:mod:`narrate.readalong`) for the chapter files
+    ``tracks``, their cues read back from their WebVTT transcripts."""
+    chapters = [
+        readalong.PageChapter(
+            track.title,
+            feed.url(track.path.name, None),
+            tuple(
+                transcripts.read_webvtt(companion(track.path, ".vtt").read_text(encoding="utf-8"))
+            ),
+        )
+        for track in tracks
+    ]
+    path = folder / READALONG_NAME
+    text = readalong.page(show.title, show.author, show.image, chapters)
+    write_atomically(path, text.encode("utf-8"), "the read-along page")
+    return path
 
 
 def _first_published(feed_path: Path) -> datetime:

@@ -16,6 +16,7 @@ next to each MP3 by :mod:`narrate.publish`.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -61,6 +62,25 @@ def webvtt(lines: Sequence[Cue]) -> str:
     return "\n".join(out)
 
 
+def read_webvtt(text: str) -> list[Cue]:
+    """The cues of a WebVTT file as :func:`webvtt` writes them (the read-along page reads
+    a chapter's transcript back from its file, also for chapters kept from a past render)."""
+    lines = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        rows = [row for row in block.split("\n") if row]
+        timing = next((row for row in rows if " --> " in row), None)
+        if timing is None:
+            continue
+        start, end = (_ms(stamp.split()[0]) for stamp in timing.split(" --> "))
+        body = " ".join(rows[rows.index(timing) + 1 :])
+        speaker = None
+        match = _VOICE.match(body)
+        if match:
+            speaker, body = _vtt_unescape(match.group(1)), match.group(2)
+        lines.append(Cue(start, end, speaker, _vtt_unescape(body)))
+    return lines
+
+
 def srt(lines: Sequence[Cue]) -> str:
     """An SRT file of the cues."""
     out = []
@@ -83,6 +103,18 @@ def _time(ms: int, separator: str) -> str:
     minutes, rest = divmod(rest, 60_000)
     seconds, millis = divmod(rest, 1000)
     return f"{hours:02d}:{minutes:02d}:{seconds:02d}{separator}{millis:03d}"
+
+
+_VOICE = re.compile(r"^<v(?:\.[^ >]*)? ([^>]*)>(.*)$", re.DOTALL)
+
+
+def _ms(stamp: str) -> int:
+    hours, minutes, seconds = stamp.replace(",", ".").split(":")
+    return round((int(hours) * 3600 + int(minutes) * 60 + float(seconds)) * 1000)
+
+
+def _vtt_unescape(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def _vtt_escape(text: str) -> str:

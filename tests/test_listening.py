@@ -252,3 +252,21 @@ def test_a_given_cover_replaces_the_generated_one(tmp_path):
     assert feedparser.parse(str(second.folder / "feed.xml")).feed.image.href == "cover.png"
     (picture,) = ID3(second.tracks[0].path).getall("APIC")
     assert picture.mime == "image/png" and picture.data == png.getvalue()
+
+
+def test_webvtt_round_trips_markup_and_speakers():
+    from narrate.transcripts import Cue, read_webvtt, webvtt
+
+    lines = [
+        Cue(0, 1500, None, "It said <speak> & then --> went on."),
+        Cue(1800, 2400, "Mr. O'Brien <Jr>", "Fish & chips?"),
+        Cue(3_723_004, 3_725_000, "Ann", "Late."),
+    ]
+    text = webvtt(lines)
+    assert "<speak>" not in text and "<Jr>" not in text
+    assert "01:02:03.004 --> 01:02:05.000" in text
+    assert read_webvtt(text) == lines
+    # An independent reader sees three cues, the escaped text and no stray markup.
+    captions = webvtt.from_string(text)
+    assert len(captions) == 3
+    assert captions[0].text == "It said &lt;speak&gt; &amp; then --&gt; went on."

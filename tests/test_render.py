@@ -54,7 +54,7 @@ def test_files_follow_the_author_title_chapter_layout(rendered):
         for name in names
         for suffix in (".vtt", ".srt", ".chapters.json")
     }
-    assert others == companions | {"feed.xml", "playlist.m3u8", "cover.jpg"}
+    assert others == companions | {"feed.xml", "playlist.m3u8", "cover.jpg", "index.html"}
     assert result.folder == folder
 
 
@@ -235,6 +235,7 @@ def test_rendering_again_replaces_files_and_drops_chapters_that_are_gone(tmp_pat
         "01 - Chapter 1.vtt",
         "cover.jpg",
         "feed.xml",
+        "index.html",
         "playlist.m3u8",
     ]
 
