@@ -255,14 +255,15 @@ def test_a_given_cover_replaces_the_generated_one(tmp_path):
 
 
 def test_webvtt_round_trips_markup_and_speakers():
-    from narrate.transcripts import Cue, read_webvtt, webvtt
+    from narrate.transcripts import Cue, read_webvtt
+    from narrate.transcripts import webvtt as write_webvtt
 
     lines = [
         Cue(0, 1500, None, "It said <speak> & then --> went on."),
         Cue(1800, 2400, "Mr. O'Brien <Jr>", "Fish & chips?"),
         Cue(3_723_004, 3_725_000, "Ann", "Late."),
     ]
-    text = webvtt(lines)
+    text = write_webvtt(lines)
     assert "<speak>" not in text and "<Jr>" not in text
     assert "01:02:03.004 --> 01:02:05.000" in text
     assert read_webvtt(text) == lines
