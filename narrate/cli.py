@@ -120,6 +120,11 @@ _cache_dir = click.option(
     help="MP3 bitrate in kbit/s (constant bitrate, mono).",
 )
 @_keep_notes
+@click.option(
+    "--single-file",
+    is_flag=True,
+    help="The whole book as one MP3 with a chapter mark per chapter.",
+)
 @click.option("--series", default=None, help="Series name, for the series tag.")
 @click.option("--series-part", default=None, help="Part of the series, e.g. 2.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, no summary.")
@@ -162,6 +167,7 @@ def render(
     cover,
     bitrate,
     keep_notes,
+    single_file,
     series,
     series_part,
     quiet,
@@ -196,6 +202,7 @@ def render(
         executor=executor,
         engine=get_engine(engine),
         base_url=base_url,
+        single_file=single_file,
     )
     if bar:
         bar.finish()
@@ -211,7 +218,7 @@ def render(
     for line in cast_table(result.script):
         click.echo(line)
     click.echo(f"Files: {result.folder}")
-    for track in result.tracks:
+    for track in result.files:
         click.echo(f"  {track.path.name}  ({_clock(track.duration)})")
 
 

@@ -25,6 +25,8 @@ low bitrates (16 kbit/s at 22050 Hz comes out at 16000 Hz).
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -439,7 +441,33 @@ def _info_frame(
     source_rate: int,
 ) -> bytes:
     """Return the Info frame (Xing tag and LAME extension) for the audio frames."""
-    first = _Header.parse(audio, 0)
+    return _info_frame_for(
+        audio[0:4],
+        len(frames),
+        len(audio),
+        _seek_table(frames, len(audio)),
+        _crc16(audio),
+        padding,
+        quality,
+        bitrate,
+        source_rate,
+    )
+
+
+def _info_frame_for(
+    first_header: bytes,
+    frame_count: int,
+    audio_bytes: int,
+    table: bytes,
+    music_crc: int,
+    padding: int,
+    quality: int,
+    bitrate: int,
+    source_rate: int,
+) -> bytes:
+    """The Info frame for audio frames described by their first header, count, size, seek
+    table and CRC (so that audio never held whole in memory can have one)."""
+    first = _Header.parse(first_header, 0)
     xing_offset = 4 + first.side_info_size
     needed = xing_offset + _XING_SIZE + _LAME_SIZE
     # The tag frame has the audio's header. At low bitrates such a frame is too small for
@@ -450,31 +478,134 @@ def _info_frame(
     while first.frame_size(first.bitrates[index - 1], padded=False) < needed:
         index += 1
     size = first.frame_size(first.bitrates[index - 1], padded=False)
-    header_word = int.from_bytes(audio[0:4], "big")
+    header_word = int.from_bytes(first_header[0:4], "big")
     header_word &= ~((0xF << 12) | (1 << 9))  # new bitrate index, no padding
     header_word |= index << 12
 
-    total_bytes = size + len(audio)
+    total_bytes = size + audio_bytes
     frame = bytearray(size)
     frame[0:4] = header_word.to_bytes(4, "big")
     # Side information stays zero: a decoder that does not know the tag decodes silence.
     xing = bytearray()
     xing += b"Info"
     xing += _XING_FLAGS.to_bytes(4, "big")
-    xing += len(frames).to_bytes(4, "big")
+    xing += frame_count.to_bytes(4, "big")
     xing += total_bytes.to_bytes(4, "big")
-    xing += _seek_table(frames, len(audio))
+    xing += table
     xing += (100 - 10 * _LAME_DEFAULT_VBR_QUALITY - quality).to_bytes(4, "big")
     frame[xing_offset : xing_offset + _XING_SIZE] = xing
 
     lame_offset = xing_offset + _XING_SIZE
-    music_crc = _crc16(audio)
     lame = _lame_extension(padding, bitrate, source_rate, total_bytes, music_crc)
     frame[lame_offset : lame_offset + len(lame)] = lame
     # The tag's own CRC covers the frame from its first byte to just before the CRC.
     tag_crc = _crc16(bytes(frame[: lame_offset + _LAME_SIZE - 2]))
     frame[lame_offset + _LAME_SIZE - 2 : lame_offset + _LAME_SIZE] = tag_crc.to_bytes(2, "big")
     return bytes(frame)
+
+
+def audio_frames(path: Path) -> bytes:
+    """The audio frames of an MP3 file narrate wrote: without its ID3v2 tag and Info frame."""
+    data = Path(path).read_bytes()
+    offset = 0
+    if data[:3] == b"ID3" and len(data) >= 10:
+        size = 0
+        for byte in data[6:10]:
+            size = size << 7 | (byte & 0x7F)
+        offset = 10 + size + (10 if data[5] & 0x10 else 0)
+    header = _Header.parse(data, offset)
+    tag = data[offset + 4 + header.side_info_size : offset + 8 + header.side_info_size]
+    if tag in (b"Info", b"Xing"):
+        offset += header.frame_size()
+    return data[offset:]
+
+
+def join_mp3(
+    target: str | Path,
+    sources: list[Path],
+    rate: int,
+    bitrate: int = DEFAULT_BITRATE,
+    quality: int = DEFAULT_QUALITY,
+) -> tuple[EncodedInfo, list[float]]:
+    """Join MP3 files narrate wrote (chapters) into one at ``target``, reading one at a
+    time, with one Info frame and LAME tag for the whole. Returns what was written and
+    where each source starts in it, in seconds as gapless players count.
+
+    Each source's own delay plays where it joins (at a chapter's start, in its lead-in
+    silence); only the first is trimmed. Written under a temporary name and renamed.
+    """
+    target = Path(target)
+    mp3_rate = _output_rate(rate, bitrate)
+    per_frame = 1152 if mp3_rate in MPEG1_RATES else 576
+    lead = ENCODER_DELAY + DECODER_DELAY
+    placeholder = len(
+        _info_frame_for(
+            _header_bytes(mp3_rate, bitrate), 0, 0, bytes(100), 0, 0, quality, bitrate, rate
+        )
+    )
+    spans: list[tuple[int, int, int, int]] = []  # first frame, first byte, frames, bytes
+    starts: list[float] = []
+    crc = frame_count = audio_bytes = 0
+    first_header = b""
+    partial = target.with_name(f".{target.name}.part")
+    try:
+        with open(partial, "wb") as out:
+            out.write(bytes(placeholder))
+            for source in sources:
+                audio = audio_frames(source)
+                offsets = _frame_offsets(audio, mp3_rate, bitrate)
+                first_header = first_header or audio[:4]
+                starts.append(max(0, frame_count * per_frame - lead) / mp3_rate)
+                spans.append((frame_count, audio_bytes, len(offsets), len(audio)))
+                crc = _crc_shift(crc, len(audio)) ^ _crc16(audio)
+                frame_count += len(offsets)
+                audio_bytes += len(audio)
+                out.write(audio)
+            table = _seek_table_for(spans, frame_count, audio_bytes)
+            info = _info_frame_for(
+                first_header,
+                frame_count,
+                audio_bytes,
+                table,
+                crc,
+                DECODER_DELAY,
+                quality,
+                bitrate,
+                rate,
+            )
+            assert len(info) == placeholder
+            out.seek(0)
+            out.write(info)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(partial, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        raise
+    info_record = EncodedInfo(
+        path=target,
+        duration=(frame_count * per_frame - lead) / mp3_rate,
+        frames=frame_count,
+        bytes=placeholder + audio_bytes,
+        sample_rate=mp3_rate,
+        bitrate=bitrate,
+    )
+    return info_record, starts
+
+
+def _seek_table_for(spans: list[tuple[int, int, int, int]], frames: int, audio_bytes: int) -> bytes:
+    """The TOC for audio known by spans of frames (first frame, first byte, frames, bytes):
+    a frame's position inside a span is interpolated (CBR frames differ by a byte at most)."""
+    table = bytearray(100)
+    for percent in range(1, 100):
+        wanted = min(frames - 1, percent * frames // 100)
+        for first, start, count, size in spans:
+            if first <= wanted < first + count:
+                offset = start + (wanted - first) * size // count
+                table[percent] = min(255, offset * 256 // audio_bytes)
+                break
+    return bytes(table)
 
 
 def _seek_table(frames: list[int], audio_bytes: int) -> bytes:
@@ -560,6 +691,27 @@ def _crc16(data: bytes) -> int:
     for crc in crcs.tolist():
         result = low[result & 0xFF] ^ high[result >> 8] ^ crc
     return result
+
+
+def _crc_shift(crc: int, count: int) -> int:
+    """The CRC of some data followed by ``count`` more bytes of zeros, from the data's CRC:
+    the "one zero byte" linear map raised to ``count`` by squaring."""
+    step = [_crc16_update(1 << bit, b"\0") for bit in range(16)]
+    result = [1 << bit for bit in range(16)]
+    while count:
+        if count & 1:
+            result = [_apply_map(step, image) for image in result]
+        step = [_apply_map(step, image) for image in step]
+        count >>= 1
+    return _apply_map(result, crc)
+
+
+def _apply_map(images: list[int], value: int) -> int:
+    out = 0
+    for bit in range(16):
+        if value >> bit & 1:
+            out ^= images[bit]
+    return out
 
 
 def _crc16_update(crc: int, data: bytes) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Callable
@@ -56,6 +57,7 @@ from narrate.model import (
     Book,
     Cast,
     Chapter,
+    ChapterMark,
     Character,
     Pauses,
     Pronunciations,
@@ -64,9 +66,10 @@ from narrate.model import (
     VoiceProfile,
     VoicesConfig,
 )
-from narrate.mp3 import DEFAULT_BITRATE, DEFAULT_QUALITY, check_bitrate
+from narrate.mp3 import DEFAULT_BITRATE, DEFAULT_QUALITY, check_bitrate, join_mp3
 from narrate.publish import (
     has_companions,
+    read_cues,
     remove_companions,
     write_companions,
     write_cover,
@@ -78,6 +81,7 @@ from narrate.readers import read_book
 from narrate.speakers import attribute
 from narrate.spoken import spoken_text
 from narrate.tags import TrackTags, read_cover, read_made_from, write_tags
+from narrate.transcripts import cues
 from narrate.voices_file import (
     NewCharacter,
     add_characters,
@@ -110,6 +114,8 @@ class RenderResult:
     reused: int = 0
     #: Chapter files already up to date, left as they were.
     kept: tuple[Path, ...] = ()
+    #: The files to listen to: the chapter files, or the single file.
+    files: tuple[Track, ...] = ()
 
     @property
     def duration(self) -> float:
@@ -343,6 +349,7 @@ def render(
     jobs: int | None = None,
     executor: str | Executor | None = None,
     base_url: str | None = None,
+    single_file: bool = False,
 ) -> RenderResult:
     """Render a story into ``OUT/<Author>/<Title>/NN - <Chapter>.mp3``, one per chapter.
 
@@ -359,7 +366,9 @@ def render(
 
     Next to the MP3s go each chapter's transcripts (WebVTT, SRT) and JSON chapters, and in
     the book's folder a podcast feed and a playlist (:mod:`narrate.publish`), their URLs
-    under ``base_url`` when given, else relative.
+    under ``base_url`` when given, else relative. With ``single_file`` the book is one MP3,
+    ``<Title>.mp3``, with a chapter mark per chapter; its chapter files are made (and
+    kept, for the next render) in the hidden folder ``.chapters`` beside it.
     """
     cache = open_cache(cache_dir, use_cache)
     jobs = default_jobs() if jobs is None else max(1, jobs)
@@ -385,6 +394,7 @@ def render(
         raise ConfigError(
             f"{folder}: cannot create the output folder: {error.strerror or error}"
         ) from None
+    work = _chapters_folder(folder, single_file)
     total = len(book.chapters)
     tracks: list[Track] = []
     kept: list[Path] = []
@@ -395,7 +405,7 @@ def render(
         segments = result_script.chapter_segments(chapter.number)
         if progress:
             progress("chapter", chapter.number, len(segments))
-        target = folder / track_name(chapter.number, total, chapter.title)
+        target = work / track_name(chapter.number, total, chapter.title)
         tags = _track_tags(chapter, book, result_script, total, cover_image, series, series_part)
         made_from = _made_from(
             chapter_key(
@@ -476,14 +486,33 @@ def render(
         synthesized = made + store.misses
         reused = store.hits - made
     tracks.sort(key=lambda track: track.path.name)
-    _remove_stale_tracks(folder, {t.path.name for t in tracks})
+    _remove_stale_tracks(work, {t.path.name for t in tracks})
+    book_file = folder / f"{safe_name(book.title, 'Book')}.mp3"
+    if single_file:
+        whole = _write_single_file(
+            book_file,
+            tracks,
+            _track_tags(None, book, result_script, 1, cover_image, series, series_part),
+            bitrate,
+            engine.sample_rate,
+        )
+        _remove_stale_tracks(folder, set())  # chapter files of a render without it
+        published = [whole]
+    else:
+        if book_file.is_file() and not TRACK_PATTERN.match(book_file.name):
+            book_file.unlink()  # the single file of a render with it
+            remove_companions(book_file)
+        shutil.rmtree(folder / SINGLE_FILE_CHAPTERS, ignore_errors=True)
+        published = tracks
     language = book.language.split("-")[0] or "en"
     show = Show(
         book.title, book.author, book.description, language, write_cover(folder, cover_image)
     )
-    write_feed(folder, show, tracks, base_url)
-    write_readalong(folder, show, tracks)
-    return RenderResult(result_script, folder, tuple(tracks), synthesized, reused, tuple(kept))
+    write_feed(folder, show, published, base_url)
+    write_readalong(folder, show, published)
+    return RenderResult(
+        result_script, folder, tuple(tracks), synthesized, reused, tuple(kept), tuple(published)
+    )
 
 
 @dataclass(frozen=True)
@@ -520,7 +549,7 @@ def build_chapter(
     )
     tags = replace(job.tags, marks=audio.marks, made_from=job.made_from)
     _write_track(audio, job.target, tags)
-    write_companions(job.target, audio.timeline, audio.marks, job.chapter.title)
+    write_companions(job.target, cues(audio.timeline, job.chapter.title), audio.marks)
     return Track(job.target, job.chapter.title, audio.duration, audio.timeline)
 
 
@@ -572,6 +601,64 @@ def _speech_tasks(
     return tasks, lookups, needed
 
 
+#: Where a single-file render keeps its chapter files, inside the book's folder.
+SINGLE_FILE_CHAPTERS = ".chapters"
+
+
+def _chapters_folder(folder: Path, single_file: bool) -> Path:
+    if not single_file:
+        return folder
+    work = folder / SINGLE_FILE_CHAPTERS
+    try:
+        work.mkdir(exist_ok=True)
+    except OSError as error:
+        raise ConfigError(f"{work}: cannot create the folder: {error.strerror or error}") from None
+    return work
+
+
+def _write_single_file(
+    target: Path, tracks: list[Track], tags: TrackTags, bitrate: int, rate: int
+) -> Track:
+    """The chapter files joined into one MP3 with a chapter mark per chapter, its
+    transcripts the chapters' shifted to their place; kept when made from the same
+    chapters."""
+    made_from = hashlib.sha256(
+        "\n".join(
+            [*(str(read_made_from(t.path)) for t in tracks), repr(replace(tags, cover=None))]
+        ).encode()
+    ).hexdigest()
+    title = tags.album
+    if read_made_from(target) == made_from and has_companions(target):
+        return Track(target, title, _duration(target))
+    partial = target.with_name(f".{target.name}.part")
+    try:
+        info, starts = join_mp3(partial, [t.path for t in tracks], rate, bitrate)
+        ends = [*starts[1:], info.duration]
+        marks = tuple(
+            ChapterMark(t.title, round(start * 1000), round(end * 1000))
+            for t, start, end in zip(tracks, starts, ends, strict=True)
+        )
+        write_tags(partial, replace(tags, title=title, marks=marks, made_from=made_from))
+        os.replace(partial, target)
+    except BaseException as error:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise NarrateError(f"{target}: cannot write: {error.strerror or error}") from None
+        raise
+    lines = [
+        replace(
+            cue,
+            start_ms=cue.start_ms + round(start * 1000),
+            end_ms=cue.end_ms + round(start * 1000),
+        )
+        for track, start in zip(tracks, starts, strict=True)
+        for cue in read_cues(track.path)
+    ]
+    write_companions(target, lines, marks)
+    return Track(target, title, info.duration)
+
+
 def _track_tags(
     chapter,
     book: Book,
@@ -581,13 +668,14 @@ def _track_tags(
     series: str | None,
     series_part: str | None,
 ) -> TrackTags:
-    """A chapter file's tags, all but the chapter marks (which come with its audio)."""
+    """A chapter file's tags, all but the chapter marks (which come with its audio); with
+    no chapter, the single file's."""
     return TrackTags(
-        title=chapter.title,
+        title=chapter.title if chapter else book.title,
         album=book.title,
         author=book.author,
         narrator=_narrator_credit(result_script),
-        track=chapter.number,
+        track=chapter.number if chapter else 1,
         total_tracks=total,
         description=book.description,
         language=_iso639_2(book.language),

@@ -38,10 +38,9 @@ def has_companions(mp3: Path) -> bool:
 
 
 def write_companions(
-    mp3: Path, timeline: Sequence, marks: Sequence[ChapterMark], chapter_title: str
+    mp3: Path, lines: Sequence[transcripts.Cue], marks: Sequence[ChapterMark]
 ) -> None:
-    """Write a chapter file's transcripts and JSON chapters."""
-    lines = transcripts.cues(timeline, chapter_title)
+    """Write an MP3's transcripts (of ``lines``) and JSON chapters (of ``marks``)."""
     texts = {
         ".vtt": transcripts.webvtt(lines),
         ".srt": transcripts.srt(lines),
@@ -49,6 +48,11 @@ def write_companions(
     }
     for suffix, text in texts.items():
         write_atomically(companion(mp3, suffix), text.encode("utf-8"), "the transcript")
+
+
+def read_cues(mp3: Path) -> list[transcripts.Cue]:
+    """The cues of an MP3's WebVTT transcript."""
+    return transcripts.read_webvtt(companion(mp3, ".vtt").read_text(encoding="utf-8"))
 
 
 def remove_companions(mp3: Path) -> None:

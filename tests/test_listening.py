@@ -271,3 +271,56 @@ def test_webvtt_round_trips_markup_and_speakers():
     captions = webvtt.from_string(text)
     assert len(captions) == 3
     assert captions[0].text == "It said &lt;speak&gt; &amp; then --&gt; went on."
+
+
+def test_single_file_is_one_mp3_with_a_chapter_mark_per_chapter(tmp_path):
+    import shutil
+    import subprocess
+
+    import miniaudio
+
+    from narrate.transcripts import read_webvtt
+
+    whole = narrate.render(
+        STORY, out=tmp_path / "out", voices=ROOT / "voices.yaml", single_file=True
+    )
+    (book,) = whole.files
+    assert book.path == whole.folder / "The Lamp at Gull Point.mp3"
+    assert sorted(p.name for p in whole.folder.glob("*.mp3")) == [book.path.name]
+    info = MP3(book.path).info
+    decoded = miniaudio.mp3_read_file_s16(str(book.path))
+    assert len(decoded.samples) / decoded.sample_rate == pytest.approx(book.duration, abs=0.03)
+    assert info.length == pytest.approx(book.duration, abs=0.03)
+    assert book.duration == pytest.approx(sum(t.duration for t in whole.tracks), abs=0.2)
+    from mutagen.id3 import ID3
+
+    chaps = sorted(ID3(book.path).getall("CHAP"), key=lambda frame: frame.start_time)
+    assert [c.sub_frames["TIT2"].text[0] for c in chaps] == [t.title for t in whole.tracks]
+    if shutil.which("ffprobe"):
+        probe = subprocess.run(
+            ["ffprobe", "-v", "error", "-show_chapters", "-of", "json", str(book.path)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        chapters = json.loads(probe.stdout)["chapters"]
+        assert [c["tags"]["title"] for c in chapters] == [t.title for t in whole.tracks]
+    # The transcript is the chapters' own, each shifted to where its chapter starts.
+    cues = read_webvtt(book.path.with_suffix(".vtt").read_text(encoding="utf-8"))
+    assert len(cues) == sum(len(t.timeline) for t in whole.tracks)
+    second = chaps[1].start_time
+    first_of_two = whole.tracks[1].timeline[0]
+    assert any(
+        cue.start_ms == second + first_of_two.start_ms and cue.text.startswith("Chapter 2")
+        for cue in cues
+    )
+    parsed = feedparser.parse(str(whole.folder / "feed.xml"))
+    assert [entry.title for entry in parsed.entries] == ["The Lamp at Gull Point"]
+    assert int(parsed.entries[0].enclosures[0].length) == book.path.stat().st_size
+    # Rendered again as chapters, the single file and its working folder go.
+    chapters = narrate.render(STORY, out=tmp_path / "out", voices=ROOT / "voices.yaml")
+    assert sorted(p.name for p in chapters.folder.glob("*.mp3")) == [
+        t.path.name for t in chapters.tracks
+    ]
+    assert not (chapters.folder / ".chapters").exists()
+    assert chapters.synthesized == 0
