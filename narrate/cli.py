@@ -121,6 +121,14 @@ _cache_dir = click.option(
 )
 @_keep_notes
 @click.option(
+    "--format",
+    "audio_format",
+    type=click.Choice(["mp3", "m4b"]),
+    default="mp3",
+    show_default=True,
+    help="m4b: the book as one M4B (AAC, chapters, cover) for audiobook apps; needs ffmpeg.",
+)
+@click.option(
     "--single-file",
     is_flag=True,
     help="The whole book as one MP3 with a chapter mark per chapter.",
@@ -167,6 +175,7 @@ def render(
     cover,
     bitrate,
     keep_notes,
+    audio_format,
     single_file,
     series,
     series_part,
@@ -203,6 +212,7 @@ def render(
         engine=get_engine(engine),
         base_url=base_url,
         single_file=single_file,
+        audio_format=audio_format,
     )
     if bar:
         bar.finish()

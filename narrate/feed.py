@@ -39,6 +39,7 @@ class Episode:
     audio: str
     size: int
     duration: float
+    mime: str = "audio/mpeg"
     chapters: str | None = None
     #: (file name, MIME type) of each transcript.
     transcripts: tuple[tuple[str, str], ...] = ()
@@ -110,7 +111,7 @@ def feed_xml(
             {
                 "url": url(episode.audio, base_url),
                 "length": str(episode.size),
-                "type": "audio/mpeg",
+                "type": episode.mime,
             },
         )
         _text(item, f"{{{ITUNES}}}duration", str(math.ceil(episode.duration)))

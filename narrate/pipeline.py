@@ -48,8 +48,10 @@ from narrate.cover import generated_cover
 from narrate.engine import Engine, check_profiles, get_engine, is_speakable
 from narrate.errors import ConfigError, NarrateError
 from narrate.feed import Show
+from narrate.files import write_atomically as write_file
 from narrate.fixes import apply_fixes
 from narrate.layout import DEFAULT_OUT, TRACK_PATTERN, book_folder, safe_name, track_name
+from narrate.m4b import make_m4b, require_ffmpeg
 from narrate.model import (
     DIALOGUE,
     NARRATION,
@@ -68,8 +70,11 @@ from narrate.model import (
 )
 from narrate.mp3 import DEFAULT_BITRATE, DEFAULT_QUALITY, check_bitrate, join_mp3
 from narrate.publish import (
+    COMPANIONS,
+    companion,
     has_companions,
     read_cues,
+    read_marks,
     remove_companions,
     write_companions,
     write_cover,
@@ -350,6 +355,7 @@ def render(
     executor: str | Executor | None = None,
     base_url: str | None = None,
     single_file: bool = False,
+    audio_format: str = "mp3",
 ) -> RenderResult:
     """Render a story into ``OUT/<Author>/<Title>/NN - <Chapter>.mp3``, one per chapter.
 
@@ -368,8 +374,14 @@ def render(
     the book's folder a podcast feed and a playlist (:mod:`narrate.publish`), their URLs
     under ``base_url`` when given, else relative. With ``single_file`` the book is one MP3,
     ``<Title>.mp3``, with a chapter mark per chapter; its chapter files are made (and
-    kept, for the next render) in the hidden folder ``.chapters`` beside it.
+    kept, for the next render) in the hidden folder ``.chapters`` beside it. With
+    ``audio_format="m4b"`` the book is one M4B (AAC with chapters and cover), made with
+    ffmpeg from that single MP3.
     """
+    if audio_format not in ("mp3", "m4b"):
+        raise ConfigError(f"unknown audio format {audio_format!r} (mp3 or m4b)")
+    if audio_format == "m4b":
+        require_ffmpeg()  # before any work, so its absence is a one-line error at once
     cache = open_cache(cache_dir, use_cache)
     jobs = default_jobs() if jobs is None else max(1, jobs)
     if isinstance(executor, str) or executor is None:
@@ -394,7 +406,7 @@ def render(
         raise ConfigError(
             f"{folder}: cannot create the output folder: {error.strerror or error}"
         ) from None
-    work = _chapters_folder(folder, single_file)
+    work = _chapters_folder(folder, single_file or audio_format == "m4b")
     total = len(book.chapters)
     tracks: list[Track] = []
     kept: list[Path] = []
@@ -487,23 +499,28 @@ def render(
         reused = store.hits - made
     tracks.sort(key=lambda track: track.path.name)
     _remove_stale_tracks(work, {t.path.name for t in tracks})
-    book_file = folder / f"{safe_name(book.title, 'Book')}.mp3"
-    if single_file:
+    name = safe_name(book.title, "Book")
+    book_file, m4b_file = folder / f"{name}.mp3", folder / f"{name}.m4b"
+    book_tags = _track_tags(None, book, result_script, 1, cover_image, series, series_part)
+    if audio_format == "m4b":
+        # The single MP3 stays with the chapter files; the M4B is made from it.
         whole = _write_single_file(
-            book_file,
-            tracks,
-            _track_tags(None, book, result_script, 1, cover_image, series, series_part),
-            bitrate,
-            engine.sample_rate,
+            work / book_file.name, tracks, book_tags, bitrate, engine.sample_rate
         )
-        _remove_stale_tracks(folder, set())  # chapter files of a render without it
-        published = [whole]
+        published = [_write_m4b(whole, m4b_file, book, cover_image)]
+    elif single_file:
+        published = [_write_single_file(book_file, tracks, book_tags, bitrate, engine.sample_rate)]
     else:
-        if book_file.is_file() and not TRACK_PATTERN.match(book_file.name):
-            book_file.unlink()  # the single file of a render with it
-            remove_companions(book_file)
-        shutil.rmtree(folder / SINGLE_FILE_CHAPTERS, ignore_errors=True)
         published = tracks
+    # What other editions of this book left in its folder.
+    if published is not tracks:
+        _remove_stale_tracks(folder, set())
+    for other in (book_file, m4b_file):
+        if other not in [track.path for track in published] and other.is_file():
+            other.unlink()
+            remove_companions(other)
+    if published is tracks:
+        shutil.rmtree(folder / SINGLE_FILE_CHAPTERS, ignore_errors=True)
     language = book.language.split("-")[0] or "en"
     show = Show(
         book.title, book.author, book.description, language, write_cover(folder, cover_image)
@@ -657,6 +674,21 @@ def _write_single_file(
     ]
     write_companions(target, lines, marks)
     return Track(target, title, info.duration)
+
+
+def _write_m4b(whole: Track, target: Path, book: Book, cover: tuple[bytes, str] | None) -> Track:
+    """The M4B edition of the single MP3 ``whole``, remade only when that changed; its
+    transcripts and chapters are the MP3's."""
+    made_from = str(read_made_from(whole.path))
+    stamp = whole.path.with_name(f"{target.name}.made-from")
+    current = stamp.read_text(encoding="utf-8") if stamp.is_file() else None
+    if not (target.is_file() and current == made_from and has_companions(target)):
+        marks = read_marks(whole.path, whole.duration)
+        make_m4b(whole.path, target, book.title, book.author, marks, cover)
+        for suffix in COMPANIONS:
+            write_file(companion(target, suffix), companion(whole.path, suffix).read_bytes())
+        write_file(stamp, made_from.encode("utf-8"))
+    return Track(target, book.title, whole.duration)
 
 
 def _track_tags(

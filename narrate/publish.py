@@ -12,6 +12,7 @@ and renamed into place.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -25,6 +26,8 @@ from narrate.model import ChapterMark
 #: The companions of a chapter file: suffix, and MIME type for the feed.
 TRANSCRIPTS = ((".vtt", "text/vtt"), (".srt", "application/srt"))
 CHAPTERS = ".chapters.json"
+#: Enclosure types by file suffix.
+AUDIO_TYPES = {".mp3": "audio/mpeg", ".m4b": "audio/mp4"}
 COMPANIONS = (*(suffix for suffix, _ in TRANSCRIPTS), CHAPTERS)
 
 
@@ -53,6 +56,17 @@ def write_companions(
 def read_cues(mp3: Path) -> list[transcripts.Cue]:
     """The cues of an MP3's WebVTT transcript."""
     return transcripts.read_webvtt(companion(mp3, ".vtt").read_text(encoding="utf-8"))
+
+
+def read_marks(mp3: Path, duration: float) -> list[ChapterMark]:
+    """The chapter marks of an MP3, from its JSON chapters; the last ends at ``duration``."""
+    entries = json.loads(companion(mp3, CHAPTERS).read_text(encoding="utf-8"))["chapters"]
+    starts = [round(entry["startTime"] * 1000) for entry in entries]
+    ends = [*starts[1:], round(duration * 1000)]
+    return [
+        ChapterMark(entry["title"], start, end)
+        for entry, start, end in zip(entries, starts, ends, strict=True)
+    ]
 
 
 def remove_companions(mp3: Path) -> None:
@@ -95,6 +109,7 @@ def write_feed(
             audio=track.path.name,
             size=track.path.stat().st_size,
             duration=track.duration,
+            mime=AUDIO_TYPES.get(track.path.suffix, "audio/mpeg"),
             chapters=companion(track.path, CHAPTERS).name,
             transcripts=tuple(
                 (companion(track.path, suffix).name, mime) for suffix, mime in TRANSCRIPTS

@@ -33,6 +33,7 @@ from narrate.feed import FEED_NAME, ITUNES, PODCAST
 
 TYPES = {
     ".mp3": "audio/mpeg",
+    ".m4b": "audio/mp4",
     ".vtt": "text/vtt; charset=utf-8",
     ".srt": "application/x-subrip; charset=utf-8",
     ".json": "application/json",

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import sys
 from pathlib import Path
 
 import feedparser
@@ -274,7 +276,6 @@ def test_webvtt_round_trips_markup_and_speakers():
 
 
 def test_single_file_is_one_mp3_with_a_chapter_mark_per_chapter(tmp_path):
-    import shutil
     import subprocess
 
     import miniaudio
@@ -324,3 +325,58 @@ def test_single_file_is_one_mp3_with_a_chapter_mark_per_chapter(tmp_path):
     ]
     assert not (chapters.folder / ".chapters").exists()
     assert chapters.synthesized == 0
+
+
+needs_ffmpeg = pytest.mark.skipif(
+    __import__("shutil").which("ffprobe") is None
+    or __import__("narrate.m4b").m4b.find_ffmpeg() is None,
+    reason="ffmpeg and ffprobe are not installed",
+)
+
+
+@needs_ffmpeg
+def test_m4b_is_aac_with_the_chapters_and_the_cover(tmp_path):
+    import subprocess
+
+    result = narrate.render(
+        STORY, out=tmp_path / "out", voices=ROOT / "voices.yaml", audio_format="m4b"
+    )
+    (book,) = result.files
+    assert book.path.suffix == ".m4b" and not list(result.folder.glob("*.mp3"))
+    probe = json.loads(
+        subprocess.run(
+            [
+                "ffprobe",
+                "-v",
+                "error",
+                "-show_chapters",
+                "-show_streams",
+                "-show_format",
+                "-of",
+                "json",
+                str(book.path),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    audio = [s for s in probe["streams"] if s["codec_type"] == "audio"]
+    assert [s["codec_name"] for s in audio] == ["aac"]
+    assert any(s.get("disposition", {}).get("attached_pic") for s in probe["streams"])
+    assert [c["tags"]["title"] for c in probe["chapters"]] == [t.title for t in result.tracks]
+    assert float(probe["format"]["duration"]) == pytest.approx(book.duration, abs=0.1)
+    assert probe["format"]["tags"]["title"] == "The Lamp at Gull Point"
+    (entry,) = feedparser.parse(str(result.folder / "feed.xml")).entries
+    (enclosure,) = entry.enclosures
+    assert enclosure.type == "audio/mp4" and int(enclosure.length) == book.path.stat().st_size
+
+
+def test_m4b_without_ffmpeg_is_one_clear_error_before_any_work(tmp_path, monkeypatch):
+    import narrate.m4b
+
+    monkeypatch.setattr(narrate.m4b.shutil, "which", lambda name: None)
+    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)
+    with pytest.raises(narrate.NarrateError, match=r"^M4B needs ffmpeg: install it"):
+        narrate.render(STORY, out=tmp_path / "out", audio_format="m4b")
+    assert not (tmp_path / "out").exists()
