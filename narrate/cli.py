@@ -129,6 +129,11 @@ _cache_dir = click.option(
     help="m4b: the book as one M4B (AAC, chapters, cover) for audiobook apps; needs ffmpeg.",
 )
 @click.option(
+    "--no-extras",
+    is_flag=True,
+    help="Only the audio and its transcripts: no feed, playlist, read-along page or cover file.",
+)
+@click.option(
     "--single-file",
     is_flag=True,
     help="The whole book as one MP3 with a chapter mark per chapter.",
@@ -176,6 +181,7 @@ def render(
     bitrate,
     keep_notes,
     audio_format,
+    no_extras,
     single_file,
     series,
     series_part,
@@ -213,6 +219,7 @@ def render(
         base_url=base_url,
         single_file=single_file,
         audio_format=audio_format,
+        extras=not no_extras,
     )
     if bar:
         bar.finish()

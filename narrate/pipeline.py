@@ -356,6 +356,7 @@ def render(
     base_url: str | None = None,
     single_file: bool = False,
     audio_format: str = "mp3",
+    extras: bool = True,
 ) -> RenderResult:
     """Render a story into ``OUT/<Author>/<Title>/NN - <Chapter>.mp3``, one per chapter.
 
@@ -372,7 +373,8 @@ def render(
 
     Next to the MP3s go each chapter's transcripts (WebVTT, SRT) and JSON chapters, and in
     the book's folder a podcast feed and a playlist (:mod:`narrate.publish`), their URLs
-    under ``base_url`` when given, else relative. With ``single_file`` the book is one MP3,
+    under ``base_url`` when given, else relative (``extras=False``: no feed, playlist,
+    page or cover file; the transcripts always). With ``single_file`` the book is one MP3,
     ``<Title>.mp3``, with a chapter mark per chapter; its chapter files are made (and
     kept, for the next render) in the hidden folder ``.chapters`` beside it. With
     ``audio_format="m4b"`` the book is one M4B (AAC with chapters and cover), made with
@@ -521,12 +523,12 @@ def render(
             remove_companions(other)
     if published is tracks:
         shutil.rmtree(folder / SINGLE_FILE_CHAPTERS, ignore_errors=True)
-    language = book.language.split("-")[0] or "en"
-    show = Show(
-        book.title, book.author, book.description, language, write_cover(folder, cover_image)
-    )
-    write_feed(folder, show, published, base_url)
-    write_readalong(folder, show, published)
+    if extras:
+        language = book.language.split("-")[0] or "en"
+        cover_name = write_cover(folder, cover_image)
+        show = Show(book.title, book.author, book.description, language, cover_name)
+        write_feed(folder, show, published, base_url)
+        write_readalong(folder, show, published)
     return RenderResult(
         result_script, folder, tuple(tracks), synthesized, reused, tuple(kept), tuple(published)
     )

@@ -380,3 +380,19 @@ def test_m4b_without_ffmpeg_is_one_clear_error_before_any_work(tmp_path, monkeyp
     with pytest.raises(narrate.NarrateError, match=r"^M4B needs ffmpeg: install it"):
         narrate.render(STORY, out=tmp_path / "out", audio_format="m4b")
     assert not (tmp_path / "out").exists()
+
+
+def test_no_extras_writes_only_the_audio_and_its_transcripts(tmp_path):
+    from click.testing import CliRunner
+
+    from narrate.cli import main
+
+    story = tmp_path / "story.txt"
+    story.write_text('Title: Tide\nAuthor: Ada Quill\n\n"Ahoy," said Ann.\n', encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main, ["render", str(story), "--out", str(out), "--no-extras", "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in (out / "Ada Quill" / "Tide").iterdir())
+    assert names == ["01 - Tide.chapters.json", "01 - Tide.mp3", "01 - Tide.srt", "01 - Tide.vtt"]
