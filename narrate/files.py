@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
 from narrate.errors import NarrateError
@@ -32,6 +33,26 @@ def write_atomically(path: Path, parts: bytes | tuple[bytes, ...], what: str = "
         raise NarrateError(f"{path}: cannot write {what}: {error.strerror or error}") from None
     except BaseException:
         _remove_quietly(temporary)
+        raise
+
+
+@contextlib.contextmanager
+def replacing(target: Path) -> Iterator[Path]:
+    """A temporary name beside ``target`` for a file made in steps (written, then tagged):
+    renamed onto ``target`` when the block ends, removed if it fails or is interrupted.
+    An OSError becomes one NarrateError, and errors name ``target``, not the temporary."""
+    partial = target.with_name(f".{target.name}.part")
+    try:
+        yield partial
+        os.replace(partial, target)
+    except BaseException as error:
+        _remove_quietly(partial)
+        if isinstance(error, NarrateError):
+            raise NarrateError(
+                str(error).replace(str(partial), str(target)), error.exit_code
+            ) from None
+        if isinstance(error, OSError):
+            raise NarrateError(f"{target}: cannot write: {error.strerror or error}") from None
         raise
 
 

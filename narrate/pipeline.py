@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import shutil
 import tempfile
 from collections import Counter
@@ -48,6 +47,7 @@ from narrate.cover import generated_cover
 from narrate.engine import Engine, check_profiles, get_engine, is_speakable
 from narrate.errors import ConfigError, NarrateError
 from narrate.feed import Show
+from narrate.files import replacing
 from narrate.files import write_atomically as write_file
 from narrate.fixes import apply_fixes
 from narrate.layout import DEFAULT_OUT, TRACK_PATTERN, book_folder, safe_name, track_name
@@ -649,8 +649,7 @@ def _write_single_file(
     title = tags.album
     if read_made_from(target) == made_from and has_companions(target):
         return Track(target, title, _duration(target))
-    partial = target.with_name(f".{target.name}.part")
-    try:
+    with replacing(target) as partial:
         info, starts = join_mp3(partial, [t.path for t in tracks], rate, bitrate)
         ends = [*starts[1:], info.duration]
         marks = tuple(
@@ -658,13 +657,6 @@ def _write_single_file(
             for t, start, end in zip(tracks, starts, ends, strict=True)
         )
         write_tags(partial, replace(tags, title=title, marks=marks, made_from=made_from))
-        os.replace(partial, target)
-    except BaseException as error:
-        with contextlib.suppress(OSError):
-            partial.unlink(missing_ok=True)
-        if isinstance(error, OSError):
-            raise NarrateError(f"{target}: cannot write: {error.strerror or error}") from None
-        raise
     lines = [
         replace(
             cue,
@@ -737,22 +729,9 @@ def _duration(path: Path) -> float:
 
 
 def _write_track(audio: ChapterAudio, target: Path, tags: TrackTags) -> None:
-    partial = target.with_name(f".{target.name}.part")
-    try:
+    with replacing(target) as partial:
         audio.write(partial)
         write_tags(partial, tags)
-        os.replace(partial, target)
-    except BaseException as error:
-        with contextlib.suppress(OSError):
-            partial.unlink(missing_ok=True)
-        if isinstance(error, NarrateError):
-            # Name the file the user asked for, not the temporary one.
-            raise NarrateError(
-                str(error).replace(str(partial), str(target)), error.exit_code
-            ) from None
-        if isinstance(error, OSError):
-            raise NarrateError(f"{target}: cannot write: {error.strerror or error}") from None
-        raise
 
 
 def _narrator_credit(result_script: Script) -> str:
