@@ -75,6 +75,8 @@ class Book:
     header: tuple[Paragraph, ...] = ()
     series: str | None = None
     series_part: str | None = None
+    #: What the reader had to guess (an encoding), to show the user.
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

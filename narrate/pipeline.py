@@ -174,7 +174,7 @@ def make_script(book: Book, config: VoicesConfig) -> Script:
         cast,
         config.pauses,
         narrator_name=attribution.narrator,
-        warnings=tuple(warnings),
+        warnings=(*book.warnings, *warnings),
         pronunciations=config.pronunciations,
     )
 

@@ -6,11 +6,19 @@ readers are the only stage that touches the input file.
 
 from __future__ import annotations
 
+import sys
+from dataclasses import replace
 from pathlib import Path
 
 from narrate.errors import ConfigError, NarrateError
 from narrate.model import Book
+from narrate.readers.markdown import parse_markdown
 from narrate.readers.text import parse_text
+
+#: File suffixes read as Markdown; everything else is plain text.
+MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd")
+#: The input name that means standard input.
+STDIN = "-"
 
 
 def read_book(
@@ -20,36 +28,77 @@ def read_book(
     author: str | None = None,
     keep_notes: bool = False,
 ) -> Book:
-    """Read a story file into a Book. Plain text (UTF-8, with or without a BOM)."""
-    path = Path(path)
-    source = read_source(path)
+    """Read a story into a Book: Markdown (by its suffix) or plain text; ``-`` reads
+    standard input (plain text, or Markdown when it starts with front matter)."""
+    if str(path) == STDIN:
+        data, name, markdown = _read_stdin(), "stdin", None
+    else:
+        path = Path(path)
+        data, name = read_bytes(path), path.name
+        markdown = path.suffix.lower() in MARKDOWN_SUFFIXES
+    source, warning = decode(data, str(path))
+    if markdown is None:
+        markdown = source.lstrip("\ufeff").startswith("---")
     if not source.strip(" \t\r\n\ufeff"):
         raise ConfigError(f"{path}: the file is empty")
-    book = parse_text(source, path.name, title=title, author=author, keep_notes=keep_notes)
+    parse = parse_markdown if markdown else parse_text
+    book = parse(source, name, title=title, author=author, keep_notes=keep_notes)
     if not any(chapter.paragraphs for chapter in book.chapters):
         raise ConfigError(
             f"{path}: nothing to read: no story text besides headings, a header or notes"
         )
-    return book
+    return replace(book, warnings=(warning,)) if warning else book
 
 
 def read_source(path: Path) -> str:
-    """The file's text decoded as UTF-8 with no newline translation (spans index into it).
+    """A file's text, decoded as :func:`decode` does."""
+    return decode(read_bytes(path), str(path))[0]
 
-    A file that is not UTF-8 is read as Windows-1252, the usual other encoding of English
-    text files, so offsets then index into that decoding.
-    """
+
+def read_bytes(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise ConfigError(f"{path}: is a directory, not a story file") from None
     except OSError as error:
         raise NarrateError(f"{path}: cannot read: {error.strerror or error}") from None
+
+
+def _read_stdin() -> bytes:
+    if sys.stdin is None or sys.stdin.isatty():
+        raise ConfigError("-: nothing on standard input (pipe a story in, or give a file)")
+    return sys.stdin.buffer.read()
+
+
+def decode(data: bytes, name: str) -> tuple[str, str | None]:
+    """Text from bytes, with no newline translation (spans index into it), and a warning
+    when the encoding had to be guessed.
+
+    UTF-16 and UTF-32 with a byte order mark, UTF-8 with or without one; text that is not
+    UTF-8 is read as Windows-1252 (the usual other encoding of English text files, and a
+    superset of Latin-1's printable characters), with a warning. Data with NUL bytes and
+    no UTF-16/32 mark is refused as binary.
+    """
+    for mark, encoding in (
+        (b"\xff\xfe\x00\x00", "utf-32"),
+        (b"\x00\x00\xfe\xff", "utf-32"),
+        (b"\xff\xfe", "utf-16"),
+        (b"\xfe\xff", "utf-16"),
+    ):
+        if data.startswith(mark):
+            try:
+                return data.decode(encoding), None
+            except UnicodeDecodeError:
+                raise ConfigError(f"{name}: not valid {encoding.upper()} text") from None
     if b"\x00" in data[:4096]:
-        raise ConfigError(f"{path}: not a text file (binary data); narrate reads plain text")
+        raise ConfigError(f"{name}: not a text file (binary data); narrate reads plain text")
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as error:
+        warning = (
+            f"{name}: not UTF-8 (byte {error.start}); read as Windows-1252 (Latin-1); "
+            "save the file as UTF-8 if letters come out wrong"
+        )
+        return data.decode("cp1252", errors="replace"), warning
