@@ -77,6 +77,9 @@ class Book:
     series_part: str | None = None
     #: What the reader had to guess (an encoding), to show the user.
     warnings: tuple[str, ...] = ()
+    #: The book's own cover image (an EPUB's), and its MIME type.
+    cover: bytes | None = None
+    cover_mime: str = "image/jpeg"
 
 
 @dataclass(frozen=True)

@@ -399,6 +399,8 @@ def render(
         path, voices=voices, title=title, author=author, keep_notes=keep_notes, engine=engine
     )
     book = result_script.book
+    if cover_image is None and book.cover:
+        cover_image = (book.cover, book.cover_mime)
     if cover_image is None:
         cover_image = (generated_cover(book.title, book.author), "image/jpeg")
     folder = book_folder(Path(out), book.author, book.title)

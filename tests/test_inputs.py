@@ -145,3 +145,272 @@ def test_windows_1252_text_is_read_with_a_warning(tmp_path):
     assert result.exit_code == 0
     assert "much colder" in result.output.lower() or "colder\u2014much" in result.output.lower()
     assert "not UTF-8" in result.output and "Windows-1252" in result.output
+
+
+# --- HTML and EPUB: fixtures built here, in the structures the sites and EPUB use -------
+
+CHAPTERS = [
+    (
+        "Chapter 1: Crossing",
+        [
+            "The ferry left at <em>dawn</em>. Ann stood at the rail with her brother Ben.",
+            "&#8220;Cold enough for you?&#8221; asked Ben.",
+            "&#8220;Colder than last year,&#8221; said Ann. &#8220;Much colder.&#8221;",
+        ],
+    ),
+    (
+        "Chapter 2: Landing",
+        [
+            "The gulls came out to meet them.",
+            "&#8220;There&#8217;s Mother,&#8221; said Ben, pointing.",
+        ],
+    ),
+]
+CURLY_TEXT = (
+    TEXT.replace('"Cold enough for you?"', "\u201cCold enough for you?\u201d")
+    .replace(
+        '"Colder than last year," said Ann. "Much colder."',
+        "\u201cColder than last year,\u201d said Ann. \u201cMuch colder.\u201d",
+    )
+    .replace('"There\'s Mother,"', "\u201cThere\u2019s Mother,\u201d")
+)
+
+
+def paragraphs(texts: list[str]) -> str:
+    return "".join(f"<p>{text}</p>\n" for text in texts)
+
+
+def ao3_html() -> str:
+    chapters = "".join(
+        f'<div class="meta group"><h2 class="heading">{title}</h2>'
+        "<p>Chapter Notes</p>"
+        '<blockquote class="userstuff"><p>Thanks, readers!</p></blockquote></div>\n'
+        f'<!--chapter content--><div class="userstuff">{paragraphs(texts)}</div>'
+        "<!--/chapter content-->\n"
+        for title, texts in CHAPTERS
+    )
+    return f"""<!DOCTYPE html><html><head><meta charset="UTF-8"><title>The Ferry - Ada Quill</title>
+<style>p {{ margin: 0 }}</style><script>alert("not read")</script></head><body>
+<div id="preface"><h2 class="toc-heading">Preface</h2>
+<p class="message"><b>The Ferry</b><br/>Posted originally on the Archive of Our Own</p>
+<div class="meta"><dl class="tags"><dt>Rating:</dt><dd><a>General Audiences</a></dd>
+<dt>Character:</dt><dd><a>Ann</a>, <a>Ben</a></dd><dt>Language:</dt><dd>English</dd>
+<dt>Series:</dt><dd>Part 2 of <a>Island Days</a></dd></dl>
+<h1>The Ferry</h1><div class="byline">by <a rel="author">Ada Quill</a></div>
+<p>Summary</p><blockquote class="userstuff"><p>Two children cross to the island.</p></blockquote>
+<p>Notes</p><blockquote class="userstuff"><p>My first story!</p></blockquote></div></div>
+<div id="chapters" class="userstuff">{chapters}</div>
+<div id="afterword"><p>Please leave kudos!</p></div></body></html>"""
+
+
+def test_an_ao3_download_reads_like_the_text(tmp_path):
+    text, page = tmp_path / "ferry.txt", tmp_path / "ferry.html"
+    text.write_text(CURLY_TEXT, encoding="utf-8")
+    page.write_text(ao3_html(), encoding="utf-8")
+    book = read_book(page)
+    assert (book.title, book.author) == ("The Ferry", "Ada Quill")
+    assert book.description == "Two children cross to the island."
+    assert (book.series, book.series_part) == ("Island Days", "2")
+    assert [c.title for c in book.chapters] == ["Chapter 1: Crossing", "Chapter 2: Landing"]
+    assert essentials(script_lines(page)) == essentials(script_lines(text))
+    words = " ".join(line["text"] for line in script_lines(page))
+    for unread in ("Thanks, readers", "My first story", "kudos", "alert", "margin"):
+        assert unread not in words
+
+
+def test_a_fanfiction_net_page_and_a_plain_page(tmp_path):
+    texts = CHAPTERS[0][1]
+    ffn = tmp_path / "ffn.html"
+    ffn.write_text(
+        '<html><body><div id="profile_top"><b class="xcontrast_txt">The Ferry</b> By: '
+        '<a href="/u/123/Ada-Quill">Ada Quill</a><div class="xcontrast_txt">Two children '
+        'cross.</div><span class="xgray">Rated: K - English - [Ann, Ben]</span></div>'
+        '<select id="chap_select"><option value="1" selected>1. Crossing</option>'
+        '<option value="2">2. Landing</option></select>'
+        f'<div id="storytext">{paragraphs(texts)}</div>'
+        "</body></html>",
+        encoding="utf-8",
+    )
+    book = read_book(ffn)
+    assert (book.title, book.author, book.description) == (
+        "The Ferry",
+        "Ada Quill",
+        "Two children cross.",
+    )
+    assert [c.title for c in book.chapters] == ["Crossing"]
+    speakers = [s.speaker for s in narrate.script(ffn).segments if s.is_dialogue]
+    assert speakers == ["Ben", "Ann", "Ann"]
+    plain = tmp_path / "plain.html"
+    plain.write_text(
+        '<html lang="en"><head><title>The Ferry</title><meta name="author" content="Ada Quill">'
+        "</head><body><h1>The Ferry</h1>"
+        + "".join(f"<h2>{t}</h2>{paragraphs(p)}" for t, p in CHAPTERS)
+        + "</body></html>",
+        encoding="utf-8",
+    )
+    book = read_book(plain)
+    assert (book.title, book.author) == ("The Ferry", "Ada Quill")
+    assert [c.title for c in book.chapters] == [t for t, _ in CHAPTERS]
+
+
+def make_epub(
+    path,
+    *,
+    version=3,
+    cover=None,
+    extra=None,
+    opf_extra="",
+    chapters=CHAPTERS,
+    container=None,
+    opf_replace=("", ""),
+):
+    """An EPUB 2 or 3 of the chapters, with a title page before them (listed in the table
+    of contents, as downloaders make them); ``container`` and ``opf_replace`` spoil it."""
+    import zipfile
+
+    documents = []
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
+        archive.writestr(
+            "META-INF/container.xml",
+            container
+            or '<?xml version="1.0"?><container version="1.0" '
+            'xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles>'
+            '<rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/>'
+            "</rootfiles></container>",
+        )
+        xhtml = '<?xml version="1.0" encoding="utf-8"?><html xmlns="http://www.w3.org/1999/xhtml"><head><title>{t}</title></head><body>{b}</body></html>'
+        archive.writestr(
+            "OEBPS/title.xhtml",
+            xhtml.format(t="Title", b="<h1>The Ferry</h1><p>by Ada Quill</p><p>Words: 90</p>"),
+        )
+        documents.append(("title", "title.xhtml", "Title Page"))
+        for number, (title, texts) in enumerate(chapters, start=1):
+            name = f"text/chapter{number}.xhtml"
+            archive.writestr(
+                f"OEBPS/{name}", xhtml.format(t=title, b=f"<h2>{title}</h2>{paragraphs(texts)}")
+            )
+            documents.append((f"c{number}", name, title))
+        manifest = "".join(
+            f'<item id="{i}" href="{h}" media-type="application/xhtml+xml"/>'
+            for i, h, _ in documents
+        )
+        spine = "".join(f'<itemref idref="{i}"/>' for i, _, _ in documents)
+        if version == 3:
+            nav = "".join(f'<li><a href="{h}">{t}</a></li>' for _, h, t in documents)
+            archive.writestr(
+                "OEBPS/nav.xhtml",
+                '<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml" '
+                'xmlns:epub="http://www.idpf.org/2007/ops"><body><nav epub:type="toc"><ol>'
+                f"{nav}</ol></nav></body></html>",
+            )
+            manifest += (
+                '<item id="nav" href="nav.xhtml" properties="nav"'
+                ' media-type="application/xhtml+xml"/>'
+            )
+            toc_attribute = ""
+        else:
+            points = "".join(
+                f'<navPoint id="p{n}" playOrder="{n}"><navLabel><text>{t}</text></navLabel>'
+                f'<content src="{h}"/></navPoint>'
+                for n, (_, h, t) in enumerate(documents, start=1)
+            )
+            archive.writestr(
+                "OEBPS/toc.ncx",
+                '<?xml version="1.0"?><ncx xmlns="http://www.daisy.org/z3986/2005/ncx/" '
+                f'version="2005-1"><navMap>{points}</navMap></ncx>',
+            )
+            manifest += '<item id="ncx" href="toc.ncx" media-type="application/x-dtbncx+xml"/>'
+            toc_attribute = ' toc="ncx"'
+        if cover is not None:
+            archive.writestr("OEBPS/images/cover.jpg", cover)
+            properties = ' properties="cover-image"' if version == 3 else ""
+            manifest += (
+                f'<item id="cover" href="images/cover.jpg" media-type="image/jpeg"{properties}/>'
+            )
+            if version == 2:
+                opf_extra += '<meta name="cover" content="cover"/>'
+        package = (
+            '<?xml version="1.0"?>'
+            f'<package xmlns="http://www.idpf.org/2007/opf" version="{version}.0">'
+            '<metadata xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>The Ferry</dc:title>'
+            "<dc:creator>Ada Quill</dc:creator><dc:language>en</dc:language>"
+            "<dc:description>&lt;p&gt;Two children cross to the island.&lt;/p&gt;</dc:description>"
+            '<meta name="calibre:series" content="Island Days"/>'
+            '<meta name="calibre:series_index" content="2.0"/>'
+            f"{opf_extra}</metadata><manifest>{manifest}</manifest>"
+            f"<spine{toc_attribute}>{spine}</spine></package>"
+        )
+        archive.writestr("OEBPS/content.opf", package.replace(*opf_replace))
+        for name, data in (extra or {}).items():
+            archive.writestr(name, data)
+    return path
+
+
+@pytest.mark.parametrize("version", [2, 3])
+def test_an_epub_reads_like_the_text_with_its_metadata(tmp_path, version):
+    text = tmp_path / "ferry.txt"
+    text.write_text(CURLY_TEXT, encoding="utf-8")
+    epub = make_epub(tmp_path / "ferry.epub", version=version)
+    book = read_book(epub)
+    assert (book.title, book.author, book.language) == ("The Ferry", "Ada Quill", "en")
+    assert book.description == "Two children cross to the island."
+    assert (book.series, book.series_part) == ("Island Days", "2")
+    assert [c.title for c in book.chapters] == [t for t, _ in CHAPTERS]  # no title page
+    assert essentials(script_lines(epub)) == essentials(script_lines(text))
+
+
+def test_an_epubs_title_author_and_cover_reach_the_mp3_tags(tmp_path):
+    import io
+
+    from mutagen.id3 import ID3
+    from PIL import Image
+
+    jpeg = io.BytesIO()
+    Image.new("RGB", (600, 600), (200, 30, 30)).save(jpeg, "JPEG")
+    epub = make_epub(tmp_path / "ferry.epub", cover=jpeg.getvalue())
+    result = narrate.render(epub, out=tmp_path / "out", engine=get_tone(), use_cache=False)
+    tags = ID3(result.tracks[0].path)
+    assert tags["TALB"].text == ["The Ferry"] and tags["TPE1"].text == ["Ada Quill"]
+    assert tags.getall("APIC")[0].data == jpeg.getvalue()
+    assert (result.folder / "cover.jpg").read_bytes() == jpeg.getvalue()
+
+
+def get_tone():
+    from narrate.engine import get_engine
+
+    return get_engine("tone_engine:ToneEngine")
+
+
+BILLION_LAUGHS = (
+    '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+    '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+    '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
+    '<container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">'
+    '<rootfiles><rootfile full-path="&lol3;"/></rootfiles></container>'
+)
+
+
+def test_malicious_epubs_are_refused_with_one_clear_line(tmp_path):
+    import zipfile
+
+    entities = make_epub(tmp_path / "entities.epub", container=BILLION_LAUGHS)
+    climbing = make_epub(tmp_path / "climb.epub", extra={"../../evil.txt": "x"})
+    bomb = make_epub(tmp_path / "bomb.epub")
+    with zipfile.ZipFile(bomb, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("OEBPS/huge.xhtml", b"\0" * (64 * 1024 * 1024))
+    linked = make_epub(
+        tmp_path / "link.epub",
+        opf_replace=('href="text/chapter1.xhtml"', 'href="../../../etc/passwd"'),
+    )
+    expectations = {
+        entities: "unsafe XML",
+        climbing: "leaves the archive",
+        bomb: "zip bomb",
+        linked: "leaves the EPUB",
+    }
+    for epub, message in expectations.items():
+        result = CliRunner().invoke(main, ["script", str(epub)])
+        assert result.exit_code == 2, (epub.name, result.output)
+        assert message in result.output and "Traceback" not in result.output
+        assert len(result.output.strip().splitlines()) == 1

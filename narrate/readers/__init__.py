@@ -12,11 +12,14 @@ from pathlib import Path
 
 from narrate.errors import ConfigError, NarrateError
 from narrate.model import Book
+from narrate.readers.epub import read_epub
+from narrate.readers.html import parse_html
 from narrate.readers.markdown import parse_markdown
 from narrate.readers.text import parse_text
 
 #: File suffixes read as Markdown; everything else is plain text.
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd")
+HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 #: The input name that means standard input.
 STDIN = "-"
 
@@ -28,26 +31,42 @@ def read_book(
     author: str | None = None,
     keep_notes: bool = False,
 ) -> Book:
-    """Read a story into a Book: Markdown (by its suffix) or plain text; ``-`` reads
-    standard input (plain text, or Markdown when it starts with front matter)."""
+    """Read a story into a Book, by its suffix: EPUB, HTML, Markdown, else plain text;
+    ``-`` reads standard input (plain text, or Markdown when it starts with front matter,
+    or HTML when it starts with a tag)."""
+    warning = None
     if str(path) == STDIN:
-        data, name, markdown = _read_stdin(), "stdin", None
+        data, name, suffix = _read_stdin(), "stdin", None
     else:
         path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix == ".epub":
+            book = read_epub(path, title=title, author=author, keep_notes=keep_notes)
+            return _checked(book, path)
         data, name = read_bytes(path), path.name
-        markdown = path.suffix.lower() in MARKDOWN_SUFFIXES
     source, warning = decode(data, str(path))
-    if markdown is None:
-        markdown = source.lstrip("\ufeff").startswith("---")
+    if suffix is None:
+        start = source.lstrip("\ufeff \t\r\n")
+        suffix = ".md" if start.startswith("---") else ".html" if start.startswith("<") else ""
     if not source.strip(" \t\r\n\ufeff"):
         raise ConfigError(f"{path}: the file is empty")
-    parse = parse_markdown if markdown else parse_text
+    if suffix in MARKDOWN_SUFFIXES:
+        parse = parse_markdown
+    elif suffix in HTML_SUFFIXES:
+        parse = parse_html
+    else:
+        parse = parse_text
     book = parse(source, name, title=title, author=author, keep_notes=keep_notes)
+    book = _checked(book, path)
+    return replace(book, warnings=(warning,)) if warning else book
+
+
+def _checked(book: Book, path) -> Book:
     if not any(chapter.paragraphs for chapter in book.chapters):
         raise ConfigError(
             f"{path}: nothing to read: no story text besides headings, a header or notes"
         )
-    return replace(book, warnings=(warning,)) if warning else book
+    return book
 
 
 def read_source(path: Path) -> str:
