@@ -22,6 +22,7 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -30,7 +31,7 @@ from defusedxml.common import DefusedXmlException
 
 from narrate.errors import ConfigError
 from narrate.model import Book
-from narrate.readers.html import _Parts, blocks, book_from_parts, parse_tree
+from narrate.readers.html import Parts, blocks, book_from_parts, parse_tree
 
 MAX_UNPACKED = 512 * 1024 * 1024
 MAX_RATIO = 200
@@ -66,8 +67,6 @@ def read_epub(
         book = book_from_parts(parts, path.name, title=title, author=author, keep_notes=keep_notes)
         cover = epub.cover()
     if cover is not None:
-        from dataclasses import replace
-
         book = replace(book, cover=cover[0], cover_mime=cover[1])
     return book
 
@@ -140,8 +139,8 @@ class _Epub:
 
     # -- metadata
 
-    def parts(self) -> _Parts:
-        parts = _Parts()
+    def parts(self) -> Parts:
+        parts = Parts()
         metadata = self.opf.find("opf:metadata", _NS)
         if metadata is None:
             metadata = self.opf

@@ -156,14 +156,15 @@ def blocks(element: Element, heading_level: int = 3) -> list[str]:
 
 
 @dataclass
-class _Parts:
+class Parts:
+    """What a page or an EPUB says: metadata, and chapters as (heading, paragraphs)."""
+
     title: str | None = None
     authors: list[str] = field(default_factory=list)
     description: str | None = None
     series: str | None = None
     series_part: str | None = None
     language: str | None = None
-    notes: list[str] = field(default_factory=list)
     chapters: list[tuple[str | None, list[str]]] = field(default_factory=list)
 
 
@@ -187,7 +188,7 @@ def parse_html(
 
 
 def book_from_parts(
-    parts: _Parts,
+    parts: Parts,
     name: str,
     *,
     title: str | None,
@@ -223,9 +224,9 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
-def _ao3(tree: Element, keep_notes: bool) -> _Parts:
+def _ao3(tree: Element, keep_notes: bool) -> Parts:
     preface = tree.find(id="preface")
-    parts = _Parts()
+    parts = Parts()
     heading = preface.find("h1")
     parts.title = _clean(heading.text()) if heading else None
     byline = preface.find(cls="byline")
@@ -295,8 +296,8 @@ def _labelled_blockquotes(element: Element) -> dict[str, Element]:
     return found
 
 
-def _fanfiction_net(tree: Element) -> _Parts:
-    parts = _Parts()
+def _fanfiction_net(tree: Element) -> Parts:
+    parts = Parts()
     profile = tree.find(id="profile_top")
     if profile:
         bold = profile.find("b", cls="xcontrast_txt") or profile.find("b")
@@ -318,8 +319,8 @@ def _fanfiction_net(tree: Element) -> _Parts:
     return parts
 
 
-def _generic(tree: Element) -> _Parts:
-    parts = _Parts()
+def _generic(tree: Element) -> Parts:
+    parts = Parts()
     title = tree.find("title")
     heading = tree.find("h1")
     parts.title = _clean(title.text()) if title and _clean(title.text()) else None
