@@ -18,15 +18,29 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from narrate.model import DIALOGUE, NARRATION, Book, Paragraph, Segment
 
 DOUBLE = "double"
 SINGLE = "single"
 
-_OPEN_DOUBLE = "\u201c\u201e\u00ab"  # “ „ «
-_CLOSE_DOUBLE = "\u201d\u00bb"  # ” »
+_OPEN_DOUBLE = "\u201c\u201e\u00ab\u300c\u300e"  # “ „ « 「 『
+_CLOSE_DOUBLE = "\u201d\u00bb\u300d\u300f"  # ” » 」 』
+#: Languages whose books open with „ and close with “ (which opens in English), and use
+#: »guillemets« pointing inwards: German, Czech, Slovak, Slovene, Croatian, Danish.
+_INWARD_LANGUAGES = frozenset({"de", "cs", "sk", "sl", "hr", "da"})
+_INWARD_OPEN = "\u201e\u00bb\u300c\u300e"  # „ » 「 『
+_INWARD_CLOSE = "\u201c\u00ab\u300d\u300f"  # “ « 」 』
+
+
+def double_marks(language: str = "en") -> tuple[str, str]:
+    """The opening and closing double quote marks of a book's language (besides ")."""
+    if language.split("-")[0].lower() in _INWARD_LANGUAGES:
+        return _INWARD_OPEN, _INWARD_CLOSE
+    return _OPEN_DOUBLE, _CLOSE_DOUBLE
+
+
 _OPEN_SINGLE = "\u2018"  # ‘
 _CLOSE_SINGLE = "\u2019"  # ’ (also the apostrophe)
 
@@ -82,7 +96,7 @@ _ELISIONS = {
     "o",
 }
 
-_SPACE = " \t\r\n\u00a0\ufeff"
+_SPACE = " \t\r\n\u00a0\u202f\ufeff"
 _LEFT_CONTEXT = _SPACE + "([{\u2014\u2013-/"
 _CLOSING_PUNCT = ".,!?;:\u2026\u2014\u2013-)]}"
 
@@ -114,24 +128,27 @@ def detect_style(text: str) -> str:
     return SINGLE if single_openers > 2 * doubles + 5 else DOUBLE
 
 
-def find_quotations(text: str, offset: int, style: str) -> list[Quotation]:
-    """The quotations in one paragraph's text (``offset`` is the paragraph's start)."""
+def find_quotations(text: str, offset: int, style: str, language: str = "en") -> list[Quotation]:
+    """The quotations in one paragraph's text (``offset`` is the paragraph's start), with
+    the quote marks of the book's ``language``."""
     if style == SINGLE:
         return _single_quotations(text, offset)
-    return _double_quotations(text, offset)
+    return _double_quotations(text, offset, *double_marks(language))
 
 
-def _double_quotations(text: str, offset: int) -> list[Quotation]:
+def _double_quotations(
+    text: str, offset: int, opening: str = _OPEN_DOUBLE, closing: str = _CLOSE_DOUBLE
+) -> list[Quotation]:
     quotations: list[Quotation] = []
     open_at: int | None = None
     for index, char in enumerate(text):
-        if char not in '"' + _OPEN_DOUBLE + _CLOSE_DOUBLE:
+        if char not in '"' + opening + closing:
             continue
         if open_at is None:
-            if char in _CLOSE_DOUBLE and not _looks_like_opening(text, index):
+            if char in closing and not _looks_like_opening(text, index):
                 continue  # a stray closing mark
             open_at = index
-        elif char in _OPEN_DOUBLE:
+        elif char in opening:
             # A new opening mark inside a quote: the writer forgot to close the first.
             quotations.append(_quotation(text, offset, open_at, None, index))
             open_at = index
@@ -143,6 +160,113 @@ def _double_quotations(text: str, offset: int) -> list[Quotation]:
     if open_at is not None:
         quotations.append(_quotation(text, offset, open_at, None, len(text)))
     return [q for q in quotations if q.end > q.start]
+
+
+_DASHES = "\u2014\u2015\u2013"  # — ― –
+_DASH_LINE = re.compile(r"^[ \t]*[\u2014\u2015\u2013]")
+_INCISE_START = re.compile(r"\s[\u2014\u2015\u2013]")
+_INCISE_END = re.compile(r"[\u2014\u2015\u2013]")
+_LEADING_PUNCTUATION = ".,;:" + _SPACE
+
+
+#: Speech verbs (past and present, third person) of languages whose books mark speech
+#: with dashes, for telling an incise ("— Il fait froid, dit-elle.") from the speech.
+FOREIGN_SPEECH_VERBS = frozenset(
+    """
+    dit dis disait demanda demande répondit répond répondait cria crie s'écria murmura
+    murmure ajouta ajoute reprit reprend lança lance souffla chuchota chuchote fit fait
+    poursuivit continua expliqua déclara rétorqua soupira hurla protesta interrompit
+    dijo dice decía preguntó pregunta respondió responde contestó gritó grita exclamó
+    murmuró susurró añadió agregó repuso replicó continuó explicó suspiró insistió
+    sagte sagt fragte fragt antwortete antwortet rief ruft flüsterte murmelte meinte
+    erwiderte entgegnete fügte fuhr seufzte schrie erklärte
+    disse dice chiese chiede rispose risponde gridò mormorò sussurrò aggiunse continuò
+    esclamò replicò spiegò sospirò
+    disse perguntou respondeu gritou murmurou acrescentou exclamou
+    """.split()
+)
+_INCISE_PRONOUNS = (
+    r"(?:il|elle|ils|elles|on|je|tu|nous|vous|ella|él|ellos|ellas|er|sie|es|ich|lui|lei)"
+)
+_VERB_WORD = "|".join(sorted((re.escape(v) for v in FOREIGN_SPEECH_VERBS), key=len, reverse=True))
+#: ", dit-elle," / ", répondit Paul." / ", sagte er," inside a dash-led line.
+_INCISE = re.compile(
+    rf",\s+(?:{_VERB_WORD})(?:-t)?(?:-{_INCISE_PRONOUNS}\b|\s+[^\W\d_][\w'’-]*(?:\s+[A-ZÀ-Þ][\w'’-]*)*)"
+    r"[^,.!?…;]*(?P<end>[,.!?…;]|$)",
+    re.IGNORECASE,
+)
+
+
+def uses_dash_dialogue(book: Book, paragraphs: list[Paragraph]) -> bool:
+    """Whether the book marks speech with a dash opening the line (``— Bonjour.``), as
+    French, Spanish, Italian, Russian and other books do: a book not in English, or one
+    with more dash-led paragraphs (at least five) than quotation marks."""
+    dashed = sum(1 for paragraph in paragraphs if _DASH_LINE.match(paragraph.text))
+    if dashed == 0:
+        return False
+    if book.language.split("-")[0].lower() != "en":
+        return True
+    marks = sum(book.source.count(c) for c in '"' + _OPEN_DOUBLE + _CLOSE_DOUBLE)
+    return dashed >= 5 and dashed > marks
+
+
+def dash_quotations(text: str, offset: int) -> list[Quotation]:
+    """The speech of a line opened by a dash: from the dash to the end of the paragraph,
+    except narration set off by a dash after a space up to the next dash (``—Hola
+    —dijo ella—. ¿Cómo estás?``: "Hola", then "¿Cómo estás?")."""
+    first = _DASH_LINE.match(text)
+    if first is None:
+        return []
+    quotations = []
+    open_at, position = first.end() - 1, first.end()
+    while True:
+        incise = _INCISE_START.search(text, position)
+        close_at = incise.start() + 1 if incise else None
+        quotation = _quotation(text, offset, open_at, close_at, close_at or len(text))
+        start = quotation.start - offset
+        while start < len(text) and text[start] in _LEADING_PUNCTUATION:
+            start += 1
+        if start + offset < quotation.end:
+            quotations.extend(_without_incises(text, offset, start, quotation))
+        if incise is None:
+            break
+        closing = _INCISE_END.search(text, incise.end())
+        if closing is None or not re.search(r"\w", text[closing.end() :]):
+            break
+        open_at, position = closing.start(), closing.end()
+    return quotations
+
+
+def _without_incises(text: str, offset: int, start: int, quotation: Quotation) -> list:
+    """A dash-led quotation's speech around its incises: "Il fait froid" before ", dit-elle,"
+    and "viens" after it are speech, the incise narration."""
+    pieces = []
+    end = quotation.end - offset
+    position = start
+    resumed = False  # after an incise, speech has no opening mark of its own
+    for match in _INCISE.finditer(text, start, end):
+        # The comma ends the speech before the incise; its own end mark stays with it.
+        speech_end = match.start() + 1
+        if text[position:speech_end].strip(_LEADING_PUNCTUATION):
+            # Closed at the comma, so the incise after it is narration.
+            pieces.append(
+                replace(
+                    quotation,
+                    start=position + offset,
+                    end=speech_end + offset,
+                    open_mark=None if resumed else quotation.open_mark,
+                    close_mark=speech_end - 1 + offset,
+                )
+            )
+        position, resumed = match.end(), True
+        while position < end and text[position] in _LEADING_PUNCTUATION:
+            position += 1
+    if position < end and text[position:end].strip(_LEADING_PUNCTUATION + "\u2014\u2013"):
+        opening = None if resumed else quotation.open_mark
+        pieces.append(
+            replace(quotation, start=position + offset, end=quotation.end, open_mark=opening)
+        )
+    return pieces
 
 
 def _looks_like_opening(text: str, index: int) -> bool:
@@ -236,6 +360,7 @@ def segment_book(book: Book) -> list[Segment]:
     """All segments of the book, in text order, with quote ids."""
     source = book.source
     style = detect_style(source)
+    dash_dialogue = uses_dash_dialogue(book, [p for c in book.chapters for p in c.paragraphs])
     segments: list[Segment] = []
     quote_id = 0
     paragraph_index = 0
@@ -267,9 +392,10 @@ def segment_book(book: Book) -> list[Segment]:
             # paragraph of the scene, never past a scene break.
             open_quote: int | None = None
             for paragraph in scene.paragraphs:
-                quotations = [
+                dashed = dash_dialogue and dash_quotations(paragraph.text, paragraph.start)
+                quotations = dashed or [
                     q
-                    for q in find_quotations(paragraph.text, paragraph.start, style)
+                    for q in find_quotations(paragraph.text, paragraph.start, style, book.language)
                     if is_speech(source, q, paragraph)
                 ]
                 continues = (

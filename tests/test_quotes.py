@@ -343,3 +343,83 @@ def test_an_authors_note_between_chapters_belongs_to_the_chapter_before():
     book = parse_text(text, "x.txt")
     notes = [s for s in segment_book(book) if not s.spoken]
     assert [(s.text, s.chapter) for s in notes] == [("A/N: next chapter soon!", 1)]
+
+
+# --- other languages' marks ------------------------------------------------------------
+
+
+def spoken(book: Book) -> list[tuple[str, str]]:
+    return kinds(segment_book(book))
+
+
+def in_language(language: str, *paragraphs: str) -> Book:
+    from dataclasses import replace
+
+    return replace(book_of(*paragraphs), language=language)
+
+
+def test_german_quotes_open_low_and_close_high():
+    book = in_language(
+        "de", "\u201eHallo\u201c, sagte er. \u201eWie geht\u2019s?\u201c", "Sie nickte."
+    )
+    assert spoken(book) == [
+        (DIALOGUE, "Hallo"),
+        (NARRATION, ", sagte er."),
+        (DIALOGUE, "Wie geht\u2019s?"),
+        (NARRATION, "Sie nickte."),
+    ]
+    inward = in_language("de", "\u00bbKomm\u00ab, rief sie.")
+    assert [text for kind, text in spoken(inward) if kind == DIALOGUE] == ["Komm"]
+
+
+def test_the_same_marks_in_an_english_book_keep_their_english_meaning():
+    book = book_of("\u201cHello,\u201d she said. \u201cCome in.\u201d")
+    assert [text for kind, text in spoken(book) if kind == DIALOGUE] == ["Hello,", "Come in."]
+
+
+def test_cjk_brackets_mark_speech():
+    book = in_language(
+        "ja",
+        "\u300c\u3053\u3093\u306b\u3061\u306f\u300d\u3068\u5f7c\u5973\u306f\u8a00\u3063\u305f\u3002",
+    )
+    assert [text for kind, text in spoken(book) if kind == DIALOGUE] == [
+        "\u3053\u3093\u306b\u3061\u306f"
+    ]
+
+
+def test_french_dash_lines_with_incises():
+    book = in_language(
+        "fr",
+        "Marie regardait la mer.",
+        "\u2014 Viens, dit-elle, il est tard.",
+        "\u2014 Non, r\u00e9pondit Paul. Pas encore.",
+        "Elle dit\u202f: \u00ab\u202fRentrons.\u202f\u00bb",
+    )
+    assert spoken(book) == [
+        (NARRATION, "Marie regardait la mer."),
+        (DIALOGUE, "Viens,"),
+        (NARRATION, "dit-elle,"),
+        (DIALOGUE, "il est tard."),
+        (DIALOGUE, "Non,"),
+        (NARRATION, "r\u00e9pondit Paul."),
+        (DIALOGUE, "Pas encore."),
+        (NARRATION, "Elle dit\u202f:"),
+        (DIALOGUE, "Rentrons."),
+    ]
+
+
+def test_spanish_dash_lines_set_off_the_narration_with_dashes():
+    book = in_language(
+        "es", "\u2014Hola \u2014dijo ella\u2014. \u00bfC\u00f3mo est\u00e1s?", "\u2014Bien."
+    )
+    assert spoken(book) == [
+        (DIALOGUE, "Hola"),
+        (NARRATION, "dijo ella"),
+        (DIALOGUE, "\u00bfC\u00f3mo est\u00e1s?"),
+        (DIALOGUE, "Bien."),
+    ]
+
+
+def test_an_english_book_with_a_dash_led_paragraph_is_not_read_as_dash_dialogue():
+    book = book_of("\u201cWait,\u201d she said.", "\u2014and then the lights went out.", "He ran.")
+    assert all(kind == NARRATION for kind, text in spoken(book) if "lights" in text)
