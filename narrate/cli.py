@@ -74,6 +74,14 @@ def main(debug: bool) -> None:
 _input = click.argument(
     "input_path", metavar="INPUT", type=click.Path(dir_okay=False, path_type=Path)
 )
+_lang = click.option(
+    "--lang",
+    "language",
+    default=None,
+    metavar="CODE",
+    help="The book's language (fr, de-AT…; default: what the book says, else English); "
+    "picks the voices' language and the quote marks.",
+)
 _voices = click.option(
     "--voices",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -120,6 +128,7 @@ _cache_dir = click.option(
     help="MP3 bitrate in kbit/s (constant bitrate, mono).",
 )
 @_keep_notes
+@_lang
 @click.option(
     "--format",
     "audio_format",
@@ -180,6 +189,7 @@ def render(
     cover,
     bitrate,
     keep_notes,
+    language,
     audio_format,
     no_extras,
     single_file,
@@ -220,6 +230,7 @@ def render(
         single_file=single_file,
         audio_format=audio_format,
         extras=not no_extras,
+        language=language,
     )
     if bar:
         bar.finish()
@@ -261,12 +272,18 @@ def render(
 @_title
 @_author
 @_keep_notes
-def script(input_path, voices, output_format, explain, spoken, title, author, keep_notes):
+@_lang
+def script(input_path, voices, output_format, explain, spoken, title, author, keep_notes, language):
     """Print the attributed script of INPUT, without synthesizing it."""
     from narrate.pipeline import script as make_script
 
     result = make_script(
-        input_path, voices=voices, title=title, author=author, keep_notes=keep_notes
+        input_path,
+        voices=voices,
+        title=title,
+        author=author,
+        keep_notes=keep_notes,
+        language=language,
     )
     _warn(result.warnings)
     if output_format == "jsonl":
@@ -288,12 +305,20 @@ def script(input_path, voices, output_format, explain, spoken, title, author, ke
 @_title
 @_author
 @_keep_notes
-def cast(input_path, voices, title, author, keep_notes):
+@_lang
+def cast(input_path, voices, title, author, keep_notes, language):
     """Give INPUT's speakers voices in the voices file, keeping what is already there."""
     from narrate.pipeline import cast as cast_book
     from narrate.pipeline import chapter_ranges
 
-    result = cast_book(input_path, voices=voices, title=title, author=author, keep_notes=keep_notes)
+    result = cast_book(
+        input_path,
+        voices=voices,
+        title=title,
+        author=author,
+        keep_notes=keep_notes,
+        language=language,
+    )
     _warn(result.script.warnings)
     rows = result.rows
     if rows:

@@ -217,6 +217,35 @@ def _speaking_characters(lines, known: dict[str, Character]) -> list[Character]:
     return characters
 
 
+def in_language(
+    book: Book, config: VoicesConfig, engine: Engine, language: str | None = None
+) -> tuple[Book, VoicesConfig]:
+    """The book in ``language`` (``--lang``; default: its own), and the voices that speak
+    it: a book not in English has the narrator's and the pools' voices moved to its
+    language's voice, each keeping its variant (``en-us+f3`` becomes ``fr+f3``), so the
+    voices stay as distinct as in English. Characters the voices file names keep the
+    voice it gives them. A language the engine has no voice for keeps the English ones."""
+    if language:
+        book = replace(book, language=language)
+    code = book.language.replace("_", "-").lower()
+    primary = code.split("-")[0]
+    if primary in ("", "en"):
+        return book, config
+    base = next((v for v in (code, primary) if engine.has_voice(v)), None)
+    if base is None:
+        return book, config
+
+    def moved(profile: VoiceProfile) -> VoiceProfile:
+        current, plus, variant = profile.voice.partition("+")
+        if current.split("-")[0].lower() == primary:
+            return profile
+        voice = f"{base}+{variant}" if plus else base
+        return replace(profile, voice=voice) if engine.has_voice(voice) else profile
+
+    pools = {gender: tuple(moved(p) for p in pool) for gender, pool in config.pools.items()}
+    return book, replace(config, narrator=moved(config.narrator), pools=pools)
+
+
 def load_config(voices: str | Path | None, engine: Engine | None = None) -> VoicesConfig:
     """Find, read and check the voices file, including that the engine has every voice."""
     loaded = load_voices(find_voices_file(voices))
@@ -232,10 +261,14 @@ def script(
     author: str | None = None,
     keep_notes: bool = False,
     engine: Engine | None = None,
+    language: str | None = None,
 ) -> Script:
-    """Read a story and attribute and cast it, without synthesizing anything."""
+    """Read a story and attribute and cast it, without synthesizing anything; in
+    ``language`` when given (else the book's own), its voices in that language."""
+    engine = engine or get_engine()
     config = load_config(voices, engine)
     book = read_book(path, title=title, author=author, keep_notes=keep_notes)
+    book, config = in_language(book, config, engine, language)
     return make_script(book, config)
 
 
@@ -274,6 +307,7 @@ def cast(
     author: str | None = None,
     keep_notes: bool = False,
     engine: Engine | None = None,
+    language: str | None = None,
 ) -> CastResult:
     """Find a story's speakers, give each a voice, and write them into the voices file
     (``voices``, default ``./voices.yaml``, started from the built-in one). Run again, it
@@ -287,9 +321,11 @@ def cast(
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{source}: cannot read the voices file: {error}") from None
     loaded = parse_voices(text, str(target))
-    check_profiles(engine or get_engine(), loaded.profile_locations)
+    engine = engine or get_engine()
+    check_profiles(engine, loaded.profile_locations)
     book = read_book(path, title=title, author=author, keep_notes=keep_notes)
-    result = make_script(book, loaded.config)
+    book, config = in_language(book, loaded.config, engine, language)
+    result = make_script(book, config)
     chapters: dict[str, set[int]] = {}
     for segment in result.segments:
         if segment.is_dialogue:
@@ -357,6 +393,7 @@ def render(
     single_file: bool = False,
     audio_format: str = "mp3",
     extras: bool = True,
+    language: str | None = None,
 ) -> RenderResult:
     """Render a story into ``OUT/<Author>/<Title>/NN - <Chapter>.mp3``, one per chapter.
 
@@ -396,7 +433,13 @@ def render(
     encoding = Encoding(bitrate)
     cover_image = read_cover(cover) if cover is not None else None
     result_script = script(
-        path, voices=voices, title=title, author=author, keep_notes=keep_notes, engine=engine
+        path,
+        voices=voices,
+        title=title,
+        author=author,
+        keep_notes=keep_notes,
+        engine=engine,
+        language=language,
     )
     book = result_script.book
     if cover_image is None and book.cover:

@@ -414,3 +414,33 @@ def test_malicious_epubs_are_refused_with_one_clear_line(tmp_path):
         assert result.exit_code == 2, (epub.name, result.output)
         assert message in result.output and "Traceback" not in result.output
         assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_book_in_another_language_is_voiced_in_it(tmp_path):
+    story = tmp_path / "phare.md"
+    story.write_text(
+        "---\ntitle: Le Phare\nauthor: Ada Quill\nlanguage: fr\n---\n\n## Chapitre 1\n\n"
+        "Marie regardait la mer.\n\n\u2014 Il fait froid, dit Marie.\n\n"
+        "\u2014 Tr\u00e8s froid, r\u00e9pondit Paul.\n",
+        encoding="utf-8",
+    )
+    result = narrate.script(story)
+    english = narrate.script(story, language="en")
+    assert result.cast.narrator.voice.split("+")[0] == "fr"
+    assert result.cast.narrator.voice.split("+")[1:] == english.cast.narrator.voice.split("+")[1:]
+    voices = {s.speaker: result.cast.profile_for(s.speaker).voice for s in result.segments}
+    assert all(voice.startswith("fr") for voice in voices.values())
+    kinds = [(s.kind, s.text) for s in result.segments if s.spoken and not s.heading]
+    assert ("narration", "dit Marie.") in kinds and ("dialogue", "Tr\u00e8s froid,") in kinds
+    # --lang overrides the book; a voices file's own characters keep their voices.
+    voices_file = tmp_path / "voices.yaml"
+    voices_file.write_text(
+        "narrator: {voice: en-gb-x-rp+m7}\ncharacters:\n  Marie: {voice: en-us+f3}\n",
+        encoding="utf-8",
+    )
+    german = narrate.script(story, language="de", voices=voices_file)
+    assert german.book.language == "de"
+    assert german.cast.narrator.voice == "de+m7"
+    assert german.cast.profile_for("Marie").voice == "en-us+f3"
+    unknown = narrate.script(story, language="xx-nowhere")
+    assert unknown.cast.narrator.voice == english.cast.narrator.voice
