@@ -52,7 +52,13 @@ from typing import Any, Protocol
 
 from narrate.errors import ConfigError, NarrateError
 from narrate.model import FEMALE, MALE, PITCH_RANGE, RATE_RANGE, VOLUME_RANGE, VoiceProfile
-from narrate.spoken import ABBREVIATIONS
+from narrate.spoken import (
+    ABBREVIATIONS,
+    EMPHASIS_CLOSE,
+    EMPHASIS_OPEN,
+    balanced,
+    plain,
+)
 
 #: Longest piece of text handed to the engine at once: long utterances are the risky case.
 MAX_CHUNK_CHARACTERS = 200
@@ -324,6 +330,9 @@ class Pyttsx3Engine:
 
     #: Longest text spoken as one utterance (see MAX_CHUNK_CHARACTERS).
     max_chunk = MAX_CHUNK_CHARACTERS
+    #: Whether emphasis marks (:data:`narrate.spoken.EMPHASIS_OPEN`) are spoken as
+    #: emphasis; pyttsx3's drivers take plain text, so they are dropped.
+    emphasis = False
 
     def __init__(self, driver: str) -> None:
         self.driver = driver
@@ -476,7 +485,13 @@ class Pyttsx3Engine:
         problem = _check_ranges(profile)
         if problem:
             raise ConfigError(f"voice profile {profile.id}: {problem}")
-        chunks = [chunk for chunk in split_text(text, self.max_chunk) if is_speakable(chunk)]
+        if not self.emphasis:
+            text = plain(text)
+        chunks = [
+            balanced(chunk)
+            for chunk in split_text(text, self.max_chunk)
+            if is_speakable(plain(chunk))
+        ]
         if not chunks:
             return b""
         fade = max(1, int(self.sample_rate * EDGE_FADE_SECONDS))
@@ -610,6 +625,8 @@ class EspeakEngine(Pyttsx3Engine):
     #: No file-size trap here: whole paragraphs are one utterance, so their intonation
     #: runs on across commas as it should.
     max_chunk = 4000
+    #: Emphasis is spoken, through SSML's <emphasis>.
+    emphasis = True
     #: Milliseconds of audio per callback: fewer calls into Python.
     _BUFFER_MS = 500
 
@@ -680,10 +697,18 @@ class EspeakEngine(Pyttsx3Engine):
                 self._applied[parameter] = value
 
     def _render(self, text: str) -> bytes:
+        flags = self._api.CHARS_UTF8
+        if EMPHASIS_OPEN in text:
+            # SSML, so that the emphasis is spoken; everything else is escaped text.
+            escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            escaped = escaped.replace(EMPHASIS_OPEN, "<emphasis>")
+            escaped = escaped.replace(EMPHASIS_CLOSE, "</emphasis>")
+            text = f"<speak>{escaped}</speak>"
+            flags |= self._api.SSML
         data = text.encode("utf-8") + b"\0"
         self._buffers = []
         api = self._api
-        status = api.cSynth(data, len(data), 0, api.POS_CHARACTER, 0, api.CHARS_UTF8, None, None)
+        status = api.cSynth(data, len(data), 0, api.POS_CHARACTER, 0, flags, None, None)
         if status != api.EE_OK:
             raise NarrateError(
                 f"speech engine {self.name} failed (status {status}) on: '{text[:60]}'"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from narrate.model import NARRATOR, Script, Segment
-from narrate.spoken import spoken_text
+from narrate.spoken import plain, shown, spoken_text
 
 
 def records(script: Script, spoken: bool = False) -> Iterator[dict]:
@@ -31,7 +31,7 @@ def records(script: Script, spoken: bool = False) -> Iterator[dict]:
             "voice": script.cast.profile_for(segment.speaker).id,
             "start": segment.start,
             "end": segment.end,
-            "text": words(segment) if words else segment.text,
+            "text": shown(words(segment)) if words else plain(segment.text),
         }
         if segment.quote is not None:
             record["quote"] = segment.quote
@@ -57,7 +57,7 @@ def screenplay(script: Script, explain: bool = False, spoken: bool = False) -> I
         if segment.chapter != chapter:
             chapter = segment.chapter
             yield ""
-        text = words(segment) if words else " ".join(segment.text.split())
+        text = shown(words(segment)) if words else " ".join(plain(segment.text).split())
         if not text:
             continue
         if segment.heading:

@@ -46,10 +46,60 @@ def roman_to_int(numeral: str) -> int | None:
     return total if total > 0 else None
 
 
+#: Where emphasis (italics) begins and ends in a text: private-use characters, put there by
+#: the readers (``<em>``, Markdown's ``*word*``) and by :func:`speakable` (plain text's
+#: ``_word_``), turned into SSML ``<emphasis>`` by engines that can and dropped by others.
+EMPHASIS_OPEN = "\ue000"
+EMPHASIS_CLOSE = "\ue001"
+
+
+def plain(text: str) -> str:
+    """``text`` without emphasis marks: what is shown, never what is said."""
+    return text.replace(EMPHASIS_OPEN, "").replace(EMPHASIS_CLOSE, "")
+
+
+def shown(text: str) -> str:
+    """Spoken text for people to read: emphasis as ``*word*``."""
+    return text.replace(EMPHASIS_OPEN, "*").replace(EMPHASIS_CLOSE, "*")
+
+
+def balanced(text: str) -> str:
+    """A piece of text cut from a longer one, its emphasis marks paired again: an
+    emphasis left open is closed at its end; one closed without opening (it began before
+    the cut) is opened where the piece, or the last emphasis in it, ends; nested marks
+    are merged."""
+    out: list[str] = []
+    depth = 0
+    for character in text:
+        if character == EMPHASIS_OPEN:
+            if depth == 0:
+                out.append(character)
+            depth += 1
+        elif character == EMPHASIS_CLOSE:
+            if depth == 0:
+                last_close = max((i for i, c in enumerate(out) if c == EMPHASIS_CLOSE), default=-1)
+                out.insert(last_close + 1, EMPHASIS_OPEN)
+                out.append(character)
+            else:
+                depth -= 1
+                if depth == 0:
+                    out.append(character)
+        else:
+            out.append(character)
+    if depth > 0:
+        out.append(EMPHASIS_CLOSE)
+    return "".join(out)
+
+
 def speakable(text: str, heading: bool = False) -> str:
-    """The words to say for a piece of text as written."""
+    """The words to say for a piece of text as written; ``_word_`` and ``*word*`` become
+    emphasis."""
     text = " ".join(text.split())
-    text = re.sub(r"(?<!\w)[_*]+(?=\w)|(?<=[\w.,!?])[_*]+(?!\w)", "", text)
+    text = re.sub(r"(?<!\w)[_*]+(?=[\w\ue000])", EMPHASIS_OPEN, text)
+    text = re.sub(r"(?<=[\w.,!?\ue001])[_*]+(?!\w)", EMPHASIS_CLOSE, text)
+    text = balanced(text)
+    # Emphasis around nothing but spaces or punctuation says nothing.
+    text = re.sub(f"{EMPHASIS_OPEN}([^\\w{EMPHASIS_CLOSE}]*){EMPHASIS_CLOSE}", r"\1", text)
     text = re.sub(r"\s*--+\s*", " \u2014 ", text)
     text = re.sub(r"\s*\u2014\s*", " \u2014 ", text).strip()
     if heading:
@@ -121,4 +171,4 @@ def sentences(text: str) -> list[str]:
         pieces.append(text[start:end].strip())
         start = match.end()
     pieces.append(text[start:].strip())
-    return [p for p in pieces if p]
+    return [balanced(p) for p in pieces if p]

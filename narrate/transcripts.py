@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from narrate.model import DIALOGUE, NARRATOR, ChapterMark
+from narrate.spoken import plain
 
 CHAPTERS_VERSION = "1.2.0"
 
@@ -42,7 +43,7 @@ def cues(timeline: Sequence, chapter_title: str) -> list[Cue]:
     lines = []
     for timed in timeline:
         segment = timed.segment
-        text = chapter_title if segment.heading else " ".join(segment.text.split())
+        text = chapter_title if segment.heading else " ".join(plain(segment.text).split())
         speaker = segment.speaker if segment.kind == DIALOGUE else None
         if speaker == NARRATOR:
             speaker = None

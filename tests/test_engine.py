@@ -298,3 +298,25 @@ def test_a_plug_in_engine_renders_from_the_command_line(tmp_path: Path) -> None:
     bad = runner.invoke(main, ["render", str(story), "--engine", "festival"])
     assert bad.exit_code == 2
     assert "unknown speech engine 'festival'" in bad.output
+
+
+def test_emphasis_is_spoken_as_emphasis_and_its_marks_never_as_words(engine: Engine) -> None:
+    from narrate.assemble import speak
+    from narrate.spoken import EMPHASIS_CLOSE, EMPHASIS_OPEN
+
+    profile = VoiceProfile("en-us")
+    plain = seconds(
+        engine, speak("I never said that you took it.", profile, 0.25, engine).tobytes()
+    )
+    stressed = seconds(
+        engine,
+        speak(
+            f"I {EMPHASIS_OPEN}never{EMPHASIS_CLOSE} said that you took it.", profile, 0.25, engine
+        ).tobytes(),
+    )
+    # espeak-ng stresses and slows the word (measured +0.13 s); a tag read out as a word
+    # would add about 0.6 s.
+    assert 0.03 < stressed - plain < 0.4
+    # Text that looks like markup is still said as text, not taken for SSML.
+    marked = f"Type {EMPHASIS_OPEN}<b>{EMPHASIS_CLOSE} & go."
+    assert seconds(engine, engine.synthesize(marked, profile)) > 1.0

@@ -444,3 +444,22 @@ def test_a_book_in_another_language_is_voiced_in_it(tmp_path):
     assert german.cast.profile_for("Marie").voice == "en-us+f3"
     unknown = narrate.script(story, language="xx-nowhere")
     assert unknown.cast.narrator.voice == english.cast.narrator.voice
+
+
+def test_italics_in_html_and_markdown_become_emphasis_never_shown_as_marks(tmp_path):
+    page = tmp_path / "page.html"
+    page.write_text(
+        "<html><body><h1>Tide</h1><p>\u201cI <em>never</em> said that,\u201d said Ann.</p>"
+        "<p>The <i>Gull</i> sailed.</p></body></html>",
+        encoding="utf-8",
+    )
+    markdown = tmp_path / "tide.md"
+    markdown.write_text('"I *never* said that," said Ann.\n\nThe _Gull_ sailed.\n', "utf-8")
+    for story in (page, markdown):
+        lines = script_lines(story)
+        assert "I never said that," in [line["text"] for line in lines]
+        assert not any("\ue000" in line["text"] or "*" in line["text"] for line in lines)
+        spoken = CliRunner().invoke(main, ["script", str(story), "--spoken", "--format", "jsonl"])
+        said = [json.loads(line)["text"] for line in spoken.output.splitlines()]
+        assert "I *never* said that," in said and "The *Gull* sailed." in said
+        assert all("\ue000" not in text for text in said)

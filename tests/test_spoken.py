@@ -13,10 +13,22 @@ def test_speakable_joins_wrapped_lines_and_collapses_space():
     assert speakable("The rain\nfell  hard\r\non the\troof.") == "The rain fell hard on the roof."
 
 
-def test_speakable_drops_emphasis_marks_but_not_underscores_inside_words():
-    assert speakable("She was _very_ sure, *quite* sure.") == "She was very sure, quite sure."
-    assert speakable("_Really?_ he said.") == "Really? he said."
+def test_speakable_turns_emphasis_marks_into_emphasis_but_not_underscores_inside_words():
+    from narrate.spoken import plain, shown
+
+    said = speakable("She was _very_ sure, *quite* sure.")
+    assert shown(said) == "She was *very* sure, *quite* sure."
+    assert plain(said) == "She was very sure, quite sure."  # never a mark read aloud
+    assert shown(speakable("_Really?_ he said.")) == "*Really?* he said."
     assert speakable("a snake_case_name stays") == "a snake_case_name stays"
+    assert speakable("a lone * star and _ bar") == "a lone * star and _ bar"
+
+
+def test_emphasis_cut_by_a_sentence_break_is_closed_and_reopened():
+    from narrate.spoken import sentences, shown
+
+    pieces = sentences(speakable("_I will not. I cannot._ She left."))
+    assert [shown(piece) for piece in pieces] == ["*I will not.*", "*I cannot.* She left."]
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,8 @@
 The page is parsed with Python's own ``html.parser`` into a small tree (no network, no
 entities beyond HTML's own, scripts and styles dropped), then turned into the plain text
 :mod:`narrate.readers.text` reads: block elements become paragraphs, ``h1``-``h3``
-chapter headings, ``hr`` scene breaks; inline markup (``em``, ``i``, ``b``…) keeps its
-words and loses its tags.
+chapter headings, ``hr`` scene breaks; italics (``em``, ``i``) are kept as emphasis
+(spoken where the engine can), other inline markup keeps its words and loses its tags.
 
 * **AO3** ("Download → HTML"; see ``shared/formats/fanfiction-html.md``): the title
   from the preface's ``h1``, authors from ``div.byline``, the summary as description,
@@ -26,12 +26,15 @@ from html.parser import HTMLParser
 
 from narrate.model import Book
 from narrate.readers.text import parse_text
+from narrate.spoken import EMPHASIS_CLOSE, EMPHASIS_OPEN, balanced
 
 _BLOCKS = frozenset(
     "p div blockquote li ul ol dl dt dd section article header footer aside main nav "
     "table tr td th pre figure figcaption address center body html".split()
 )
 _HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
+#: Italics: spoken with emphasis where the engine can.
+_ITALIC = frozenset({"em", "i", "cite"})
 _SKIPPED = frozenset("script style head title noscript template svg math select option".split())
 _VOID = frozenset("br hr img meta link input area base col embed param source track wbr".split())
 
@@ -121,8 +124,8 @@ def blocks(element: Element, heading_level: int = 3) -> list[str]:
     line: list[str] = []
 
     def flush() -> None:
-        text = " ".join("".join(line).split())
-        if text:
+        text = balanced(" ".join("".join(line).split()))
+        if text.replace(EMPHASIS_OPEN, "").replace(EMPHASIS_CLOSE, "").strip():
             paragraphs.append(text)
         line.clear()
 
@@ -147,6 +150,10 @@ def blocks(element: Element, heading_level: int = 3) -> list[str]:
                 flush()
                 walk(child)
                 flush()
+            elif child.tag in _ITALIC:
+                line.append(EMPHASIS_OPEN)
+                walk(child)
+                line.append(EMPHASIS_CLOSE)
             else:
                 walk(child)
 

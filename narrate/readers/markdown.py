@@ -5,7 +5,8 @@
   ``series``, ``series_part``.
 * **Headings**: a single ``#`` heading above ``##`` headings is the book's title and the
   ``##`` headings are its chapters; otherwise every ``#``-``###`` heading is a chapter.
-* **Text**: emphasis (``*word*``, ``_word_``, ``**word**``), inline code, links and
+* **Text**: italics (``*word*``, ``_word_``) are kept as emphasis, spoken where the
+  engine can (:data:`narrate.spoken.EMPHASIS_OPEN`); bold, inline code, links and
   images, block quotes, list bullets and HTML comments lose their markup, keeping their
   words (an image keeps nothing); a horizontal rule is a scene break.
 
@@ -22,6 +23,7 @@ from dataclasses import replace
 from narrate.errors import ConfigError
 from narrate.model import Book
 from narrate.readers.text import parse_text
+from narrate.spoken import EMPHASIS_CLOSE, EMPHASIS_OPEN
 
 _FRONT_MATTER = re.compile(
     r"\A\ufeff?---[ \t]*\r?\n(?P<yaml>.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S
@@ -111,7 +113,7 @@ def _plain(text: str) -> str:
     text = _LINK.sub(lambda m: m.group("text"), text)
     text = _CODE.sub(lambda m: m.group("text"), text)
     text = _STRONG.sub(lambda m: m.group("text"), text)
-    text = _EMPHASIS.sub(lambda m: m.group("text"), text)
+    text = _EMPHASIS.sub(lambda m: EMPHASIS_OPEN + m.group("text") + EMPHASIS_CLOSE, text)
     return text.replace("\\*", "*").replace("\\_", "_")
 
 
