@@ -30,6 +30,12 @@ Chapter 2: Landing
 The gulls came out to meet them.
 
 "There's Mother," said Ben, pointing.
+
+Chapter 3: Home
+
+Mother took their bags.
+
+"You must be frozen," she said.
 """
 
 MARKDOWN = """---
@@ -56,6 +62,12 @@ The ferry left at *dawn*. Ann stood at the rail with her brother **Ben**.
 The gulls came out to meet them. ![gulls](gulls.png)
 
 "There's Mother," said Ben, pointing.
+
+## Chapter 3: Home
+
+Mother took their bags.
+
+"You must be frozen," she said.
 """
 
 
@@ -81,7 +93,11 @@ def test_the_same_story_as_text_and_markdown_reads_the_same(tmp_path):
     markdown.write_text(MARKDOWN, encoding="utf-8")
     from_text, from_markdown = read_book(text), read_book(markdown)
     assert [c.title for c in from_markdown.chapters] == [c.title for c in from_text.chapters]
-    assert [c.title for c in from_text.chapters] == ["Chapter 1: Crossing", "Chapter 2: Landing"]
+    assert [c.title for c in from_text.chapters] == [
+        "Chapter 1: Crossing",
+        "Chapter 2: Landing",
+        "Chapter 3: Home",
+    ]
     assert (from_markdown.title, from_markdown.author) == ("The Ferry", "Ada Quill")
     assert from_markdown.description == "Two children cross to the island."
     assert from_markdown.language == "en-GB"
@@ -165,6 +181,13 @@ CHAPTERS = [
             "&#8220;There&#8217;s Mother,&#8221; said Ben, pointing.",
         ],
     ),
+    (
+        "Chapter 3: Home",
+        [
+            "Mother took their bags.",
+            "&#8220;You must be frozen,&#8221; she said.",
+        ],
+    ),
 ]
 CURLY_TEXT = (
     TEXT.replace('"Cold enough for you?"', "\u201cCold enough for you?\u201d")
@@ -173,6 +196,7 @@ CURLY_TEXT = (
         "\u201cColder than last year,\u201d said Ann. \u201cMuch colder.\u201d",
     )
     .replace('"There\'s Mother,"', "\u201cThere\u2019s Mother,\u201d")
+    .replace('"You must be frozen,"', "\u201cYou must be frozen,\u201d")
 )
 
 
@@ -211,7 +235,7 @@ def test_an_ao3_download_reads_like_the_text(tmp_path):
     assert (book.title, book.author) == ("The Ferry", "Ada Quill")
     assert book.description == "Two children cross to the island."
     assert (book.series, book.series_part) == ("Island Days", "2")
-    assert [c.title for c in book.chapters] == ["Chapter 1: Crossing", "Chapter 2: Landing"]
+    assert [c.title for c in book.chapters] == [t for t, _ in CHAPTERS]
     assert essentials(script_lines(page)) == essentials(script_lines(text))
     words = " ".join(line["text"] for line in script_lines(page))
     for unread in ("Thanks, readers", "My first story", "kudos", "alert", "margin"):
@@ -263,6 +287,7 @@ def make_epub(
     chapters=CHAPTERS,
     container=None,
     opf_replace=("", ""),
+    one_document=False,
 ):
     """An EPUB 2 or 3 of the chapters, with a title page before them (listed in the table
     of contents, as downloaders make them); ``container`` and ``opf_replace`` spoil it."""
@@ -285,6 +310,18 @@ def make_epub(
             xhtml.format(t="Title", b="<h1>The Ferry</h1><p>by Ada Quill</p><p>Words: 90</p>"),
         )
         documents.append(("title", "title.xhtml", "Title Page"))
+        if one_document:
+            body = "".join(
+                f'<h2 id="ch{number}">{title}</h2>{paragraphs(texts)}'
+                for number, (title, texts) in enumerate(chapters, start=1)
+            )
+            archive.writestr("OEBPS/text/all.xhtml", xhtml.format(t="Story", b=body))
+            documents.append(("all", "text/all.xhtml", None))
+            anchors = [
+                (f"text/all.xhtml#ch{number}", title)
+                for number, (title, _) in enumerate(chapters, start=1)
+            ]
+            chapters = []
         for number, (title, texts) in enumerate(chapters, start=1):
             name = f"text/chapter{number}.xhtml"
             archive.writestr(
@@ -296,8 +333,11 @@ def make_epub(
             for i, h, _ in documents
         )
         spine = "".join(f'<itemref idref="{i}"/>' for i, _, _ in documents)
+        entries = [(h, t) for _, h, t in documents if t is not None]
+        if one_document:
+            entries += anchors
         if version == 3:
-            nav = "".join(f'<li><a href="{h}">{t}</a></li>' for _, h, t in documents)
+            nav = "".join(f'<li><a href="{h}">{t}</a></li>' for h, t in entries)
             archive.writestr(
                 "OEBPS/nav.xhtml",
                 '<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml" '
@@ -313,7 +353,7 @@ def make_epub(
             points = "".join(
                 f'<navPoint id="p{n}" playOrder="{n}"><navLabel><text>{t}</text></navLabel>'
                 f'<content src="{h}"/></navPoint>'
-                for n, (_, h, t) in enumerate(documents, start=1)
+                for n, (h, t) in enumerate(entries, start=1)
             )
             archive.writestr(
                 "OEBPS/toc.ncx",
@@ -463,3 +503,12 @@ def test_italics_in_html_and_markdown_become_emphasis_never_shown_as_marks(tmp_p
         said = [json.loads(line)["text"] for line in spoken.output.splitlines()]
         assert "I *never* said that," in said and "The *Gull* sailed." in said
         assert all("\ue000" not in text for text in said)
+
+
+@pytest.mark.parametrize("version", [2, 3])
+def test_an_epub_with_chapters_at_anchors_in_one_document(tmp_path, version):
+    text = tmp_path / "ferry.txt"
+    text.write_text(CURLY_TEXT, encoding="utf-8")
+    epub = make_epub(tmp_path / "one.epub", version=version, one_document=True)
+    assert [c.title for c in read_book(epub).chapters] == [t for t, _ in CHAPTERS]
+    assert essentials(script_lines(epub)) == essentials(script_lines(text))

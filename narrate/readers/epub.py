@@ -31,7 +31,7 @@ from defusedxml.common import DefusedXmlException
 
 from narrate.errors import ConfigError
 from narrate.model import Book
-from narrate.readers.html import Parts, blocks, book_from_parts, parse_tree
+from narrate.readers.html import ANCHOR, Parts, blocks, book_from_parts, parse_tree
 
 MAX_UNPACKED = 512 * 1024 * 1024
 MAX_RATIO = 200
@@ -134,6 +134,12 @@ class _Epub:
             raise ConfigError(f"{self.path}: refused: the link {href!r} leaves the EPUB")
         return joined
 
+    def target(self, base: str, href: str) -> str:
+        """A link's document inside the archive, with its ``#fragment`` if it has one."""
+        fragment = href.split("#", 1)[1] if "#" in href else ""
+        document = self.resolve(base, href)
+        return f"{document}#{fragment}" if fragment else document
+
     def href(self, item) -> str:
         return self.resolve(self.base, item.get("href", ""))
 
@@ -186,7 +192,7 @@ class _Epub:
     # -- chapters
 
     def toc(self) -> list[tuple[str, str]]:
-        """(label, document) of each table of contents entry, in order."""
+        """(label, document#fragment) of each table of contents entry, in order."""
         nav = next(
             (i for i in self.manifest.values() if "nav" in i.get("properties", "").split()),
             None,
@@ -229,33 +235,50 @@ class _Epub:
 
     def chapters(self) -> list[tuple[str | None, list[str]]]:
         entries = self.toc()
-        starts: dict[str, str] = {}
-        for label, document in entries:
-            starts.setdefault(document, label)
+        starts: dict[str, str] = {}  # document -> label of its first entry without anchor
+        anchors: dict[str, dict[str, str]] = {}  # document -> {anchor id: label}
+        first_entry: dict[str, str] = {}
+        for label, target in entries:
+            document, _, fragment = target.partition("#")
+            first_entry.setdefault(document, label)
+            if fragment:
+                anchors.setdefault(document, {}).setdefault(fragment, label)
+            else:
+                starts.setdefault(document, label)
         chapters: list[tuple[str | None, list[str]]] = []
-        reading = not starts  # without a table of contents, everything
-        for document in self.spine:
-            if document in starts:
-                label = starts[document]
-                reading = not _FRONT_OR_BACK.match(label)
-                if reading:
-                    chapters.append((label, []))
-            elif not starts:
-                chapters.append((None, []))
-            if not reading or not chapters:
-                continue
-            paragraphs = self.document_text(document)
-            heading = chapters[-1][0]
-            if heading is None and paragraphs and paragraphs[0].startswith("# "):
-                chapters[-1] = (paragraphs[0][2:], chapters[-1][1])
-                paragraphs = paragraphs[1:]
-            chapters[-1][1].extend(_without_title(paragraphs, chapters[-1][0]))
-        return [chapter for chapter in chapters if chapter[1]]
+        reading = not first_entry  # without a table of contents, everything
 
-    def document_text(self, document: str) -> list[str]:
+        def begin(label: str | None) -> None:
+            nonlocal reading
+            reading = label is None or not _FRONT_OR_BACK.match(label)
+            if reading:
+                chapters.append((label, []))
+
+        for document in self.spine:
+            marks = anchors.get(document, {})
+            if document in starts:
+                begin(starts[document])
+            elif not first_entry:
+                begin(None)
+            elif document in first_entry and not marks:
+                begin(first_entry[document])
+            for paragraph in self.document_text(document, frozenset(marks)):
+                if paragraph.startswith(ANCHOR):
+                    begin(marks[paragraph[len(ANCHOR) :]])
+                    continue
+                if not reading or not chapters:
+                    continue
+                label, lines = chapters[-1]
+                if label is None and not lines and paragraph.startswith("# "):
+                    chapters[-1] = (paragraph[2:], lines)
+                    continue
+                lines.append(paragraph)
+        return [(label, _without_title(lines, label)) for label, lines in chapters if lines]
+
+    def document_text(self, document: str, anchors: frozenset[str] = frozenset()) -> list[str]:
         tree = parse_tree(self.read(document).decode("utf-8", errors="replace"))
         body = tree.find("body") or tree
-        return blocks(body, heading_level=6)
+        return blocks(body, heading_level=6, anchors=anchors)
 
 
 def _without_title(paragraphs: list[str], title: str | None) -> list[str]:

@@ -117,9 +117,16 @@ def parse_tree(source: str) -> Element:
     return builder.root
 
 
-def blocks(element: Element, heading_level: int = 3) -> list[str]:
+#: What :func:`blocks` puts where an element with one of the ``anchors`` ids begins.
+ANCHOR = "\x00anchor:"
+
+
+def blocks(
+    element: Element, heading_level: int = 3, anchors: frozenset[str] = frozenset()
+) -> list[str]:
     """The element's text as paragraphs: block elements end a paragraph, headings up to
-    ``heading_level`` become ``# Heading`` lines, ``hr`` a scene break."""
+    ``heading_level`` become ``# Heading`` lines, ``hr`` a scene break; where an element
+    whose id is one of ``anchors`` begins, a paragraph ``ANCHOR + id``."""
     paragraphs: list[str] = []
     line: list[str] = []
 
@@ -133,7 +140,11 @@ def blocks(element: Element, heading_level: int = 3) -> list[str]:
         for child in node.children:
             if isinstance(child, str):
                 line.append(child)
-            elif child.tag in _SKIPPED:
+                continue
+            if child.attrs.get("id") in anchors:
+                flush()
+                paragraphs.append(ANCHOR + child.attrs["id"])
+            if child.tag in _SKIPPED:
                 continue
             elif child.tag == "br":
                 line.append(" ")
