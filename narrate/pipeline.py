@@ -47,7 +47,7 @@ from narrate.cover import generated_cover
 from narrate.engine import Engine, check_profiles, get_engine, is_speakable
 from narrate.errors import ConfigError, NarrateError
 from narrate.feed import Show
-from narrate.files import replacing
+from narrate.files import book_lock, replacing
 from narrate.files import write_atomically as write_file
 from narrate.fixes import apply_fixes
 from narrate.layout import DEFAULT_OUT, TRACK_PATTERN, book_folder, safe_name, track_name
@@ -453,130 +453,136 @@ def render(
         raise ConfigError(
             f"{folder}: cannot create the output folder: {error.strerror or error}"
         ) from None
-    work = _chapters_folder(folder, single_file or audio_format == "m4b")
-    total = len(book.chapters)
-    tracks: list[Track] = []
-    kept: list[Path] = []
-    planned: list[tuple] = []
-    if progress:
-        progress("book", 0, sum(1 for s in result_script.segments if s.spoken))
-    for chapter in book.chapters:
-        segments = result_script.chapter_segments(chapter.number)
+    # One render at a time per book: a second would overwrite the first's files.
+    with book_lock(folder):
+        work = _chapters_folder(folder, single_file or audio_format == "m4b")
+        total = len(book.chapters)
+        tracks: list[Track] = []
+        kept: list[Path] = []
+        planned: list[tuple] = []
         if progress:
-            progress("chapter", chapter.number, len(segments))
-        target = work / track_name(chapter.number, total, chapter.title)
-        tags = _track_tags(chapter, book, result_script, total, cover_image, series, series_part)
-        made_from = _made_from(
-            chapter_key(
-                chapter,
-                segments,
-                result_script.cast,
-                result_script.pauses,
-                engine,
-                result_script.pronunciations,
-                encoding,
-            ),
-            tags,
-            bitrate,
-        )
-        if read_made_from(target) == made_from and has_companions(target):
-            kept.append(target)
-            tracks.append(Track(target, chapter.title, _duration(target)))
+            progress("book", 0, sum(1 for s in result_script.segments if s.spoken))
+        for chapter in book.chapters:
+            segments = result_script.chapter_segments(chapter.number)
             if progress:
-                progress("segment", len(segments), 0)
-                progress("written", chapter.number, total)
-            continue
-        planned.append((chapter, segments, target, tags, made_from))
-    with _speech_store(cache, parallel) as store:
-        tasks, lookups, needed = (
-            _speech_tasks(planned, result_script, engine, store, encoding)
-            if parallel
-            else ([], 0, {})
-        )
-        waiting: dict[int, ChapterJob] = {
-            chapter.number: ChapterJob(
-                chapter,
-                tuple(segments),
-                target,
+                progress("chapter", chapter.number, len(segments))
+            target = work / track_name(chapter.number, total, chapter.title)
+            tags = _track_tags(
+                chapter, book, result_script, total, cover_image, series, series_part
+            )
+            made_from = _made_from(
+                chapter_key(
+                    chapter,
+                    segments,
+                    result_script.cast,
+                    result_script.pauses,
+                    engine,
+                    result_script.pronunciations,
+                    encoding,
+                ),
                 tags,
-                made_from,
-                result_script.cast,
-                result_script.pauses,
-                result_script.pronunciations,
                 bitrate,
             )
-            for chapter, segments, target, tags, made_from in planned
-        }
-
-        def join(number: int, report: Progress | None) -> None:
-            tracks.append(build_chapter(waiting.pop(number), engine, store, report))
-            if progress:
-                progress("written", number, total)
-
-        made = 0
-        big = len(tasks) >= MIN_PARALLEL_TASKS or lookups >= MIN_PARALLEL_SEGMENTS
-        if parallel and tasks and (big or executor is not None):
-            # Every core makes the missing pieces; each chapter is joined as soon as its
-            # pieces are there, while the workers go on with the next ones.
-            if progress:
-                progress("segment", lookups - len(tasks), 0)
-            # How many of the pieces being made each chapter waits for (a piece two
-            # chapters share is made once, for the first).
-            missing = Counter(chapter for chapters in needed.values() for chapter in chapters)
-
-            def on_batch(batch: list[SpeechTask]) -> None:
+            if read_made_from(target) == made_from and has_companions(target):
+                kept.append(target)
+                tracks.append(Track(target, chapter.title, _duration(target)))
                 if progress:
-                    progress("segment", len(batch), 0)
-                for task in batch:
-                    missing.subtract(needed[task.key])
-                for number in [n for n in waiting if missing[n] <= 0]:
-                    join(number, None)
-
-            made = run_in_workers(
-                tasks,
-                store.folder,
-                jobs,
-                getattr(engine, "spec", "auto"),
-                on_batch=on_batch,
-                executor=executor,
+                    progress("segment", len(segments), 0)
+                    progress("written", chapter.number, total)
+                continue
+            planned.append((chapter, segments, target, tags, made_from))
+        with _speech_store(cache, parallel) as store:
+            tasks, lookups, needed = (
+                _speech_tasks(planned, result_script, engine, store, encoding)
+                if parallel
+                else ([], 0, {})
             )
-        for number in list(waiting):
-            join(number, None if made else progress)
-        synthesized = made + store.misses
-        reused = store.hits - made
-    tracks.sort(key=lambda track: track.path.name)
-    _remove_stale_tracks(work, {t.path.name for t in tracks})
-    name = safe_name(book.title, "Book")
-    book_file, m4b_file = folder / f"{name}.mp3", folder / f"{name}.m4b"
-    book_tags = _track_tags(None, book, result_script, 1, cover_image, series, series_part)
-    if audio_format == "m4b":
-        # The single MP3 stays with the chapter files; the M4B is made from it.
-        whole = _write_single_file(
-            work / book_file.name, tracks, book_tags, bitrate, engine.sample_rate
+            waiting: dict[int, ChapterJob] = {
+                chapter.number: ChapterJob(
+                    chapter,
+                    tuple(segments),
+                    target,
+                    tags,
+                    made_from,
+                    result_script.cast,
+                    result_script.pauses,
+                    result_script.pronunciations,
+                    bitrate,
+                )
+                for chapter, segments, target, tags, made_from in planned
+            }
+
+            def join(number: int, report: Progress | None) -> None:
+                tracks.append(build_chapter(waiting.pop(number), engine, store, report))
+                if progress:
+                    progress("written", number, total)
+
+            made = 0
+            big = len(tasks) >= MIN_PARALLEL_TASKS or lookups >= MIN_PARALLEL_SEGMENTS
+            if parallel and tasks and (big or executor is not None):
+                # Every core makes the missing pieces; each chapter is joined as soon as its
+                # pieces are there, while the workers go on with the next ones.
+                if progress:
+                    progress("segment", lookups - len(tasks), 0)
+                # How many of the pieces being made each chapter waits for (a piece two
+                # chapters share is made once, for the first).
+                missing = Counter(chapter for chapters in needed.values() for chapter in chapters)
+
+                def on_batch(batch: list[SpeechTask]) -> None:
+                    if progress:
+                        progress("segment", len(batch), 0)
+                    for task in batch:
+                        missing.subtract(needed[task.key])
+                    for number in [n for n in waiting if missing[n] <= 0]:
+                        join(number, None)
+
+                made = run_in_workers(
+                    tasks,
+                    store.folder,
+                    jobs,
+                    getattr(engine, "spec", "auto"),
+                    on_batch=on_batch,
+                    executor=executor,
+                )
+            for number in list(waiting):
+                join(number, None if made else progress)
+            synthesized = made + store.misses
+            reused = store.hits - made
+        tracks.sort(key=lambda track: track.path.name)
+        _remove_stale_tracks(work, {t.path.name for t in tracks})
+        name = safe_name(book.title, "Book")
+        book_file, m4b_file = folder / f"{name}.mp3", folder / f"{name}.m4b"
+        book_tags = _track_tags(None, book, result_script, 1, cover_image, series, series_part)
+        if audio_format == "m4b":
+            # The single MP3 stays with the chapter files; the M4B is made from it.
+            whole = _write_single_file(
+                work / book_file.name, tracks, book_tags, bitrate, engine.sample_rate
+            )
+            published = [_write_m4b(whole, m4b_file, book, cover_image)]
+        elif single_file:
+            published = [
+                _write_single_file(book_file, tracks, book_tags, bitrate, engine.sample_rate)
+            ]
+        else:
+            published = tracks
+        # What other editions of this book left in its folder.
+        if published is not tracks:
+            _remove_stale_tracks(folder, set())
+        for other in (book_file, m4b_file):
+            if other not in [track.path for track in published] and other.is_file():
+                other.unlink()
+                remove_companions(other)
+        if published is tracks:
+            shutil.rmtree(folder / SINGLE_FILE_CHAPTERS, ignore_errors=True)
+        if extras:
+            language = book.language.split("-")[0] or "en"
+            cover_name = write_cover(folder, cover_image)
+            show = Show(book.title, book.author, book.description, language, cover_name)
+            write_feed(folder, show, published, base_url)
+            write_readalong(folder, show, published)
+        return RenderResult(
+            result_script, folder, tuple(tracks), synthesized, reused, tuple(kept), tuple(published)
         )
-        published = [_write_m4b(whole, m4b_file, book, cover_image)]
-    elif single_file:
-        published = [_write_single_file(book_file, tracks, book_tags, bitrate, engine.sample_rate)]
-    else:
-        published = tracks
-    # What other editions of this book left in its folder.
-    if published is not tracks:
-        _remove_stale_tracks(folder, set())
-    for other in (book_file, m4b_file):
-        if other not in [track.path for track in published] and other.is_file():
-            other.unlink()
-            remove_companions(other)
-    if published is tracks:
-        shutil.rmtree(folder / SINGLE_FILE_CHAPTERS, ignore_errors=True)
-    if extras:
-        language = book.language.split("-")[0] or "en"
-        cover_name = write_cover(folder, cover_image)
-        show = Show(book.title, book.author, book.description, language, cover_name)
-        write_feed(folder, show, published, base_url)
-        write_readalong(folder, show, published)
-    return RenderResult(
-        result_script, folder, tuple(tracks), synthesized, reused, tuple(kept), tuple(published)
-    )
 
 
 @dataclass(frozen=True)
