@@ -455,6 +455,7 @@ def render(
         ) from None
     # One render at a time per book: a second would overwrite the first's files.
     with book_lock(folder):
+        _remove_leftovers(folder)
         work = _chapters_folder(folder, single_file or audio_format == "m4b")
         total = len(book.chapters)
         tracks: list[Track] = []
@@ -793,6 +794,18 @@ def _iso639_2(language: str) -> str:
     return {"en": "eng", "fr": "fra", "de": "deu", "es": "spa", "it": "ita"}.get(
         language.split("-")[0].lower(), "eng"
     )
+
+
+def _remove_leftovers(folder: Path) -> None:
+    """Temporary files of a render that was killed (its partial MP3s, transcripts and
+    the like): with the book's lock held, nothing else is writing them."""
+    for place in (folder, folder / SINGLE_FILE_CHAPTERS):
+        if not place.is_dir():
+            continue
+        for path in place.iterdir():
+            if path.name.startswith(".") and path.name.endswith((".part", ".tmp")):
+                with contextlib.suppress(OSError):
+                    path.unlink()
 
 
 def _remove_stale_tracks(folder: Path, keep: set[str]) -> None:
