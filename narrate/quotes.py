@@ -477,7 +477,9 @@ def _paragraph_segments(
         previous_quote = this_quote
         if quotation.close_mark is None:
             open_quote = this_quote
-            position = paragraph.end
+            # Unclosed: it runs to the paragraph's end, or to a new opening mark, after
+            # which the text is narration if no quotation of speech follows.
+            position = quotation.end
         else:
             position = quotation.close_mark + 1
     _add_narration(segments, source, position, paragraph.end, chapter, scene, paragraph_index)
