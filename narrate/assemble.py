@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from narrate.cache import SpeechCache, speech_key
-from narrate.engine import Engine
+from narrate.engine import Engine, split_text
 from narrate.model import (
     Cast,
     Chapter,
@@ -59,7 +59,7 @@ from narrate.mp3 import (
     silent_frames,
     write_mp3,
 )
-from narrate.spoken import sentences, spoken_text
+from narrate.spoken import balanced, sentences, spoken_text
 
 #: Loudness every chapter must have in the finished MP3 (LUFS), and its true-peak ceiling.
 TARGET_LUFS = -19.0
@@ -283,13 +283,24 @@ def chapter_key(
     return digest.hexdigest()
 
 
+#: Longest piece made at once: a "sentence" longer than this (a text with no full stops)
+#: is cut at clauses, then between words, so that no piece's audio grows without bound.
+PART_CHARACTERS = 1000
+
+
 def parts(text: str) -> list[str]:
     """A segment's words in the pieces they are spoken, made loud, encoded and cached in:
     its sentences. A paragraph can run to minutes of speech; sentence by sentence the
     audio in memory stays small, and a changed word (a pronunciation) re-makes only the
     sentences it is in. (Measured on 300 paragraphs of a novel: making them sentence by
     sentence took 11.9 s, in runs of up to 600 characters 13.0 s.)"""
-    return sentences(text)
+    pieces = []
+    for sentence in sentences(text):
+        if len(sentence) <= PART_CHARACTERS:
+            pieces.append(sentence)
+        else:
+            pieces.extend(balanced(piece) for piece in split_text(sentence, PART_CHARACTERS))
+    return pieces
 
 
 def segment_piece(

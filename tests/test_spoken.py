@@ -123,3 +123,12 @@ def test_sentences_split_after_contractions_and_possessives():
 def test_sentences_keep_closing_quotes_and_brackets():
     assert sentences('She read it: "Go on." He did.') == ['She read it: "Go on."', "He did."]
     assert sentences("(He left.) Then she sat.") == ["(He left.)", "Then she sat."]
+
+
+def test_a_sentence_without_end_is_made_in_bounded_pieces():
+    from narrate.assemble import PART_CHARACTERS, parts
+
+    endless = " ".join(["the sea was grey, and cold"] * 2000)  # 53,000 characters, no stop
+    pieces = parts(endless)
+    assert all(len(piece) <= PART_CHARACTERS for piece in pieces)
+    assert " ".join(pieces).split() == endless.split()
