@@ -29,6 +29,7 @@ import numpy as np
 
 from narrate.cache import SpeechCache, speech_key
 from narrate.engine import Engine, split_text
+from narrate.errors import ConfigError, NarrateError
 from narrate.model import (
     Cast,
     Chapter,
@@ -203,9 +204,12 @@ def assemble_chapter(
             progress(1)
         start = None
         for part in parts(text):
-            piece = segment_piece(
-                part, cast.profile_for(segment.speaker), pauses, engine, cache, encoding
-            )
+            try:
+                piece = segment_piece(
+                    part, cast.profile_for(segment.speaker), pauses, engine, cache, encoding
+                )
+            except NarrateError as error:
+                raise with_place(error, chapter.number, part) from None
             if not piece.frames:
                 continue
             pause(
@@ -237,6 +241,16 @@ def assemble_chapter(
         tuple(timeline),
         position / mp3_rate,
     )
+
+
+def with_place(error: NarrateError, chapter: int, text: str) -> NarrateError:
+    """The engine's error, saying where in the book it happened."""
+    line = " ".join(text.split())
+    line = line if len(line) <= 60 else line[:57] + "..."
+    message = f"chapter {chapter}, {line!r}: {error}"
+    if isinstance(error, ConfigError):
+        return ConfigError(message)
+    return NarrateError(message, error.exit_code)
 
 
 def engine_identity(engine: Engine) -> str:
@@ -333,7 +347,13 @@ def make_piece(
     # (or leaves the pieces to worker processes) need not load.
     from narrate import loudness
 
-    pcm = speak(text, profile, sentence_pause, engine)
+    try:
+        pcm = speak(text, profile, sentence_pause, engine)
+    except ConfigError:
+        raise  # a voice or setting the engine refuses: trying again changes nothing
+    except NarrateError:
+        # Once more: the engine faults seen were passing ones (see engine.py).
+        pcm = speak(text, profile, sentence_pause, engine)
     rate = engine.sample_rate
     if pcm.size == 0:
         return Piece(b"", 0, 0, rate, frame_samples(rate, encoding.bitrate))

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from narrate.assemble import Encoding
-from narrate.errors import ConfigError
+from narrate.errors import ConfigError, NarrateError
 from narrate.model import VoiceProfile
 
 #: Segments handed to a worker at once: enough to keep the pipe quiet, few enough that
@@ -144,7 +144,7 @@ def make_batch(cache_folder: str, engine: str, batch: list[SpeechTask]) -> int:
     """Make a batch's pieces into the cache; the engine and cache are made once per
     process (by name, so this runs on any executor)."""
     from narrate import loudness
-    from narrate.assemble import make_piece
+    from narrate.assemble import make_piece, with_place
     from narrate.cache import SpeechCache
     from narrate.engine import get_engine
 
@@ -156,8 +156,11 @@ def make_batch(cache_folder: str, engine: str, batch: list[SpeechTask]) -> int:
         _worker["setup"] = (cache_folder, engine)
     engine_object, cache = _worker["engine"], _worker["cache"]
     for task in batch:
-        piece = make_piece(
-            task.text, task.profile, task.sentence_pause, engine_object, task.encoding
-        )
+        try:
+            piece = make_piece(
+                task.text, task.profile, task.sentence_pause, engine_object, task.encoding
+            )
+        except NarrateError as error:
+            raise with_place(error, task.chapter, task.text) from None
         cache.put(task.key, piece)
     return len(batch)

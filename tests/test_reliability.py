@@ -142,3 +142,55 @@ def test_killed_at_random_moments_a_render_finishes_as_if_never_killed(tmp_path)
         assert (folder / name).read_bytes() == (
             whole / "Ada Quill" / "Many Rooms" / name
         ).read_bytes()
+
+
+def faulty_story(tmp_path: Path, trouble: str) -> Path:
+    story = tmp_path / "faulty.txt"
+    story.write_text(
+        "Title: Faults\nAuthor: Ada Quill\n\nChapter 1\n\nAll went well at first.\n\n"
+        f'Chapter 2\n\n"Then it went {trouble} at once," said Rosa.\n',
+        encoding="utf-8",
+    )
+    return story
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_an_engine_that_keeps_failing_stops_the_render_naming_the_chapter_and_line(
+    tmp_path, monkeypatch, jobs
+):
+    import narrate.pipeline
+    from narrate.engine import get_engine
+    from narrate.errors import NarrateError
+
+    monkeypatch.setattr(narrate.pipeline, "MIN_PARALLEL_TASKS", 0)
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))
+    engine = get_engine("tone_engine:FaultyEngine")
+    with pytest.raises(NarrateError) as raised:
+        narrate.render(
+            faulty_story(tmp_path, "kaboom"),
+            out=tmp_path / "out",
+            engine=engine,
+            jobs=jobs,
+            cache_dir=tmp_path / "cache",
+        )
+    message = str(raised.value)
+    assert message.startswith("chapter 2, 'Then it went kaboom at once,': ")
+    assert "gave up" in message and raised.value.exit_code == 1
+    folder = tmp_path / "out" / "Ada Quill" / "Faults"
+    if jobs == 1:  # chapter by chapter: the first was finished and stays
+        assert [p.name for p in folder.glob("*.mp3")] == ["01 - Chapter 1.mp3"]
+    assert not list(folder.glob(".*.part"))
+
+
+def test_a_passing_engine_fault_is_retried_once(tmp_path):
+    from narrate.engine import get_engine
+
+    engine = get_engine("tone_engine:FaultyEngine")
+    result = narrate.render(
+        faulty_story(tmp_path, "hiccup"),
+        out=tmp_path / "out",
+        engine=engine,
+        jobs=1,
+        use_cache=False,
+    )
+    assert len(result.tracks) == 2 and all(t.duration > 1 for t in result.tracks)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import ClassVar
 
 import numpy as np
 
@@ -49,3 +50,25 @@ class ToneEngine:
             pieces.append(np.zeros(int(rate * 0.04)))
         audio = np.concatenate(pieces)
         return np.round(audio * 32767).astype("<i2").tobytes()
+
+
+class FaultyEngine(ToneEngine):
+    """The tone engine, failing as engines do: on a text with "kaboom" it raises every
+    time, on one with "hiccup" only the first time, and for one with "hush" it gives
+    nothing."""
+
+    name = "faulty-tone"
+    calls: ClassVar[dict[str, int]] = {}
+
+    def synthesize(self, text: str, profile: VoiceProfile) -> bytes:
+        from narrate.errors import NarrateError
+
+        if "kaboom" in text:
+            raise NarrateError(f"speech engine gave up on: {text[:40]!r}")
+        if "hiccup" in text:
+            FaultyEngine.calls[text] = FaultyEngine.calls.get(text, 0) + 1
+            if FaultyEngine.calls[text] == 1:
+                raise NarrateError("speech engine hiccup")
+        if "hush" in text:
+            return b""
+        return super().synthesize(text, profile)
