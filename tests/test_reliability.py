@@ -194,3 +194,43 @@ def test_a_passing_engine_fault_is_retried_once(tmp_path):
         use_cache=False,
     )
     assert len(result.tracks) == 2 and all(t.duration > 1 for t in result.tracks)
+
+
+def test_a_full_disk_stops_the_render_in_one_line_keeping_finished_chapters(tmp_path, monkeypatch):
+    """ENOSPC as the second chapter is written: one line, exit 1, the first chapter and
+    its transcripts kept whole, no temporary file left."""
+    import errno
+
+    import narrate.files
+    from narrate.engine import get_engine
+    from narrate.errors import NarrateError
+
+    story = small_story(tmp_path)
+    folder = tmp_path / "out" / "Ada Quill" / "Two Rooms"
+    real_fsync = narrate.files.os.fsync
+
+    def full_after_chapter_one(descriptor):
+        if (folder / "01 - Chapter 1.vtt").exists() and (
+            folder / "01 - Chapter 1.chapters.json"
+        ).exists():
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(narrate.files.os, "fsync", full_after_chapter_one)
+    with pytest.raises(NarrateError) as raised:
+        narrate.render(
+            story,
+            out=tmp_path / "out",
+            engine=get_engine("tone_engine:ToneEngine"),
+            jobs=1,
+            use_cache=False,
+        )
+    assert "No space left on device" in str(raised.value) and raised.value.exit_code == 1
+    assert "\n" not in str(raised.value)
+    monkeypatch.setattr(narrate.files.os, "fsync", real_fsync)
+    names = sorted(p.name for p in folder.iterdir())
+    assert "01 - Chapter 1.mp3" in names and not any(n.startswith("02") for n in names)
+    assert not [n for n in names if n.endswith((".part", ".tmp"))]
+    import miniaudio
+
+    assert miniaudio.mp3_read_file_s16(str(folder / "01 - Chapter 1.mp3")).samples
