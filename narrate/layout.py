@@ -56,4 +56,4 @@ def track_name(number: int, total: int, title: str) -> str:
     return f"{number:0{width}d} - {safe_name(title, f'Chapter {number}')}.mp3"
 
 
-TRACK_PATTERN = re.compile(r"^\d{2,4} - .+\.mp3$")
+TRACK_PATTERN = re.compile(r"^\d{2,} - .+\.mp3$")

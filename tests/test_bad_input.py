@@ -94,3 +94,21 @@ def test_titles_never_lead_outside_the_output_folder(tmp_path, title):
         assert len(path.name.encode()) <= 255
         assert "\x00" not in path.name and path.name.upper() != "CON"
     assert len(result.tracks) == 1 and result.tracks[0].path.stat().st_size > 0
+
+
+def test_ten_thousand_chapters_read_and_name_their_files(tmp_path):
+    from narrate.layout import TRACK_PATTERN, track_name
+
+    story = tmp_path / "many.txt"
+    story.write_text(
+        "Title: Many\nAuthor: A\n\n"
+        + "".join(f'Chapter {n}\n\n"Line {n}?" asked Ann.\n\n' for n in range(1, 10001)),
+        encoding="utf-8",
+    )
+    script = narrate.script(story)
+    assert [c.number for c in script.book.chapters] == list(range(1, 10001))
+    assert script.book.chapters[-1].title == "Chapter 10000"
+    assert sum(1 for s in script.segments if s.is_dialogue) == 10000
+    names = [track_name(n, 10000, f"Chapter {n}") for n in (1, 10000)]
+    assert names == ["00001 - Chapter 1.mp3", "10000 - Chapter 10000.mp3"]
+    assert all(TRACK_PATTERN.match(name) for name in names)
