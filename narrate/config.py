@@ -12,6 +12,7 @@ scalars and never Python objects; tagged values (``!!python/object``) are refuse
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 import re
@@ -188,10 +189,12 @@ class _Checker:
     def _unknown_keys(self, node: CommentedMap, valid: tuple[str, ...], prefix: str) -> None:
         for key in node:
             if key not in valid:
+                close = difflib.get_close_matches(str(key).lower(), valid, n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
                 self.problem(
                     _key_line(node, key),
                     f"{prefix}{key}",
-                    "unknown key; valid keys: " + ", ".join(valid),
+                    f"unknown key; {hint}valid keys: " + ", ".join(valid),
                 )
 
     def _profile(

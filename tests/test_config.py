@@ -131,8 +131,11 @@ def test_unknown_key_lists_the_valid_keys_and_its_line():
     assert "unknown key" in message
     for key in PROFILE_KEYS:
         assert key in message
+    assert "did you mean" not in message  # "colour" is like no key
+    assert "unknown key; did you mean 'rate'?" in problem("narrator:\n  voice: en-us\n  rte: 170\n")
     top = problem("narrator: en-us\nvoicez: {}\n")
     assert top.startswith("cast.yaml:2: voicez: ")
+    assert "did you mean 'pauses'?" in problem("narrator: en-us\npauzes: {}\n")
     for key in TOP_KEYS:
         assert key in top
 
