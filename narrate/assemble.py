@@ -21,6 +21,7 @@ speech, then silence to its last frame's end. Pauses are whole silent frames (26
 from __future__ import annotations
 
 import hashlib
+import threading
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -370,7 +371,7 @@ def speak(text: str, profile: VoiceProfile, sentence_pause: float, engine: Engin
     joined: AudioSegment | None = None
     pause = AudioSegment.silent(duration=sentence_pause * 1000, frame_rate=rate)
     for sentence in sentences(text):
-        pcm = _trim(np.frombuffer(engine.synthesize(sentence, profile), dtype=np.int16), rate)
+        pcm = _trim(np.frombuffer(synthesize_within(engine, sentence, profile), np.int16), rate)
         if pcm.size == 0:
             continue
         speech = AudioSegment(data=pcm.tobytes(), sample_width=2, frame_rate=rate, channels=1)
@@ -378,6 +379,36 @@ def speak(text: str, profile: VoiceProfile, sentence_pause: float, engine: Engin
     if joined is None:
         return np.zeros(0, dtype=np.int16)
     return np.frombuffer(joined.raw_data, dtype=np.int16)
+
+
+#: How long one sentence may take to synthesize before the engine counts as hung: a base,
+#: plus a time per character (espeak-ng needs about a millisecond per 15 characters).
+SYNTHESIS_TIMEOUT_SECONDS = 60.0
+SYNTHESIS_TIMEOUT_PER_CHARACTER = 0.05
+
+
+def synthesize_within(engine: Engine, text: str, profile: VoiceProfile) -> bytes:
+    """``engine.synthesize`` with a time limit: the call runs on its own (daemon) thread,
+    and one that does not return in time raises NarrateError (the thread is left to
+    itself; the render stops soon after). A hung engine would otherwise hang the render
+    with no word."""
+    limit = SYNTHESIS_TIMEOUT_SECONDS + SYNTHESIS_TIMEOUT_PER_CHARACTER * len(text)
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["pcm"] = engine.synthesize(text, profile)
+        except BaseException as error:  # handed to the waiting thread
+            outcome["error"] = error
+
+    worker = threading.Thread(target=run, name="narrate-synthesis", daemon=True)
+    worker.start()
+    worker.join(limit)
+    if worker.is_alive():
+        raise NarrateError(f"speech engine {engine.name} gave no speech within {limit:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["pcm"]
 
 
 def _trim(pcm: np.ndarray, rate: int) -> np.ndarray:

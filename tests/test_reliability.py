@@ -234,3 +234,33 @@ def test_a_full_disk_stops_the_render_in_one_line_keeping_finished_chapters(tmp_
     import miniaudio
 
     assert miniaudio.mp3_read_file_s16(str(folder / "01 - Chapter 1.mp3")).samples
+
+
+def test_a_hanging_engine_is_given_up_on_and_retried_once(tmp_path, monkeypatch):
+    import narrate.assemble
+    from narrate.engine import get_engine
+    from narrate.errors import NarrateError
+
+    monkeypatch.setattr(narrate.assemble, "SYNTHESIS_TIMEOUT_SECONDS", 0.5)
+    monkeypatch.setattr(narrate.assemble, "SYNTHESIS_TIMEOUT_PER_CHARACTER", 0.0)
+    engine = get_engine("tone_engine:FaultyEngine")
+    started = time.monotonic()
+    with pytest.raises(NarrateError) as raised:
+        narrate.render(
+            faulty_story(tmp_path, "stall"),
+            out=tmp_path / "a",
+            engine=engine,
+            jobs=1,
+            use_cache=False,
+        )
+    assert str(raised.value).startswith("chapter 2, 'Then it went stall at once,': ")
+    assert "gave no speech within 0.5 s" in str(raised.value)
+    assert time.monotonic() - started < 2.5  # two tries of 0.5 s, not a 3 s hang each
+    result = narrate.render(
+        faulty_story(tmp_path, "stallonce"),
+        out=tmp_path / "b",
+        engine=engine,
+        jobs=1,
+        use_cache=False,
+    )
+    assert len(result.tracks) == 2

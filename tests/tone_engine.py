@@ -54,8 +54,8 @@ class ToneEngine:
 
 class FaultyEngine(ToneEngine):
     """The tone engine, failing as engines do: on a text with "kaboom" it raises every
-    time, on one with "hiccup" only the first time, and for one with "hush" it gives
-    nothing."""
+    time, on one with "hiccup" only the first time, for one with "hush" it gives nothing,
+    and on one with "stall" it hangs for 3 s (with "stallonce", only the first time)."""
 
     name = "faulty-tone"
     calls: ClassVar[dict[str, int]] = {}
@@ -71,4 +71,10 @@ class FaultyEngine(ToneEngine):
                 raise NarrateError("speech engine hiccup")
         if "hush" in text:
             return b""
+        if "stall" in text:
+            FaultyEngine.calls[text] = FaultyEngine.calls.get(text, 0) + 1
+            if "stallonce" not in text or FaultyEngine.calls[text] == 1:
+                import time
+
+                time.sleep(3)
         return super().synthesize(text, profile)
