@@ -112,3 +112,20 @@ def test_ten_thousand_chapters_read_and_name_their_files(tmp_path):
     names = [track_name(n, 10000, f"Chapter {n}") for n in (1, 10000)]
     assert names == ["00001 - Chapter 1.mp3", "10000 - Chapter 10000.mp3"]
     assert all(TRACK_PATTERN.match(name) for name in names)
+
+
+def test_a_fifty_megabyte_line_reads_into_a_sensible_script(tmp_path):
+    """50 MB without a line break: one paragraph, read in well under a minute, its speech
+    to be made in pieces of bounded size."""
+    from narrate.assemble import PART_CHARACTERS, parts
+    from narrate.spoken import spoken_text
+
+    words = "the sea was grey and cold and the wind rose over the long dark water".split()
+    line = " ".join(words[i % len(words)] for i in range(12_000_000))[:50_000_000]
+    story = tmp_path / "line.txt"
+    story.write_text(line, encoding="utf-8")
+    script = narrate.script(story)
+    (segment,) = [s for s in script.segments if s.spoken]
+    assert segment.end - segment.start == len(line.strip())
+    first = parts(spoken_text(segment, "", ())[:20_000])
+    assert all(len(piece) <= PART_CHARACTERS for piece in first)
