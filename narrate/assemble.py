@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from narrate.cache import SpeechCache, speech_key
-from narrate.engine import Engine, split_text
+from narrate.engine import Engine, is_speakable, split_text
 from narrate.errors import ConfigError, NarrateError
 from narrate.model import (
     Cast,
@@ -61,7 +61,7 @@ from narrate.mp3 import (
     silent_frames,
     write_mp3,
 )
-from narrate.spoken import balanced, sentences, spoken_text
+from narrate.spoken import balanced, plain, sentences, spoken_text
 
 #: Loudness every chapter must have in the finished MP3 (LUFS), and its true-peak ceiling.
 TARGET_LUFS = -19.0
@@ -371,7 +371,10 @@ def speak(text: str, profile: VoiceProfile, sentence_pause: float, engine: Engin
     joined: AudioSegment | None = None
     pause = AudioSegment.silent(duration=sentence_pause * 1000, frame_rate=rate)
     for sentence in sentences(text):
-        pcm = _trim(np.frombuffer(synthesize_within(engine, sentence, profile), np.int16), rate)
+        raw = synthesize_within(engine, sentence, profile)
+        if not raw and is_speakable(plain(sentence)):
+            raise NarrateError(f"speech engine {engine.name} gave no audio")
+        pcm = _trim(np.frombuffer(raw, np.int16), rate)
         if pcm.size == 0:
             continue
         speech = AudioSegment(data=pcm.tobytes(), sample_width=2, frame_rate=rate, channels=1)

@@ -264,3 +264,19 @@ def test_a_hanging_engine_is_given_up_on_and_retried_once(tmp_path, monkeypatch)
         use_cache=False,
     )
     assert len(result.tracks) == 2
+
+
+def test_an_engine_that_says_nothing_for_words_stops_the_render(tmp_path):
+    from narrate.engine import get_engine
+    from narrate.errors import NarrateError
+
+    with pytest.raises(NarrateError) as raised:
+        narrate.render(
+            faulty_story(tmp_path, "hush"),
+            out=tmp_path / "out",
+            engine=get_engine("tone_engine:FaultyEngine"),
+            jobs=1,
+            use_cache=False,
+        )
+    assert str(raised.value).startswith("chapter 2, 'Then it went hush at once,': ")
+    assert "gave no audio" in str(raised.value)
