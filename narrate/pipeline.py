@@ -267,6 +267,20 @@ def script(
     ``language`` when given (else the book's own), its voices in that language."""
     engine = engine or get_engine()
     config = load_config(voices, engine)
+    return _read_script(path, config, engine, title, author, keep_notes, language)
+
+
+def _read_script(
+    path: str | Path,
+    config: VoicesConfig,
+    engine: Engine,
+    title: str | None = None,
+    author: str | None = None,
+    keep_notes: bool = False,
+    language: str | None = None,
+) -> Script:
+    """Read a book and make its script, its voices in the book's language: what render,
+    script, cast and preview all start from."""
     book = read_book(path, title=title, author=author, keep_notes=keep_notes)
     book, config = in_language(book, config, engine, language)
     return make_script(book, config)
@@ -323,9 +337,7 @@ def cast(
     loaded = parse_voices(text, str(target))
     engine = engine or get_engine()
     check_profiles(engine, loaded.profile_locations)
-    book = read_book(path, title=title, author=author, keep_notes=keep_notes)
-    book, config = in_language(book, loaded.config, engine, language)
-    result = make_script(book, config)
+    result = _read_script(path, loaded.config, engine, title, author, keep_notes, language)
     chapters: dict[str, set[int]] = {}
     for segment in result.segments:
         if segment.is_dialogue:
@@ -836,7 +848,7 @@ def preview(
     """
     engine = engine or get_engine()
     config = load_config(voices, engine)
-    book_script = make_script(read_book(path), config) if path is not None else None
+    book_script = _read_script(path, config, engine) if path is not None else None
     name, profile = find_voice(character, config, book_script)
     quotes = _preview_quotes(name, profile, text, book_script)
     target = Path(output) if output is not None else Path(f"preview-{safe_name(name)}.mp3")

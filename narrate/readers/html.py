@@ -21,12 +21,12 @@ chapter headings, ``hr`` scene breaks; italics (``em``, ``i``) are kept as empha
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 from narrate.model import Book
-from narrate.readers.text import parse_text
-from narrate.spoken import EMPHASIS_CLOSE, EMPHASIS_OPEN, balanced
+from narrate.readers.text import parse_text, with_metadata
+from narrate.spoken import EMPHASIS_CLOSE, EMPHASIS_OPEN, balanced, plain
 
 _BLOCKS = frozenset(
     "p div blockquote li ul ol dl dt dd section article header footer aside main nav "
@@ -132,7 +132,7 @@ def blocks(
 
     def flush() -> None:
         text = balanced(" ".join("".join(line).split()))
-        if text.replace(EMPHASIS_OPEN, "").replace(EMPHASIS_CLOSE, "").strip():
+        if plain(text).strip():
             paragraphs.append(text)
         line.clear()
 
@@ -227,15 +227,13 @@ def book_from_parts(
         author=author or (" & ".join(parts.authors) if parts.authors else None),
         keep_notes=keep_notes,
     )
-    changes: dict = {}
-    if parts.description:
-        changes["description"] = parts.description
-    if parts.series:
-        changes["series"] = parts.series
-        changes["series_part"] = parts.series_part
-    if parts.language:
-        changes["language"] = parts.language
-    return replace(book, **changes) if changes else book
+    return with_metadata(
+        book,
+        description=parts.description,
+        language=parts.language,
+        series=parts.series,
+        series_part=parts.series_part,
+    )
 
 
 def _clean(text: str) -> str:

@@ -18,11 +18,10 @@ same words; offsets in the script refer to that text.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 from narrate.errors import ConfigError
 from narrate.model import Book
-from narrate.readers.text import parse_text
+from narrate.readers.text import parse_text, with_metadata
 from narrate.spoken import EMPHASIS_CLOSE, EMPHASIS_OPEN
 
 _FRONT_MATTER = re.compile(
@@ -64,18 +63,14 @@ def parse_markdown(
         author=author or _text(meta.get("author")),
         keep_notes=keep_notes,
     )
-    changes = {}
-    description = _text(meta.get("description") or meta.get("summary"))
-    if description:
-        changes["description"] = description
-    language = _text(meta.get("language") or meta.get("lang"))
-    if language:
-        changes["language"] = language
-    if meta.get("series"):
-        changes["series"] = _text(meta.get("series"))
-    if meta.get("series_part") is not None:
-        changes["series_part"] = _text(meta.get("series_part"))
-    return replace(book, **changes) if changes else book
+    part = meta.get("series_part")
+    return with_metadata(
+        book,
+        description=_text(meta.get("description") or meta.get("summary")),
+        language=_text(meta.get("language") or meta.get("lang")),
+        series=_text(meta.get("series")),
+        series_part=_text(part) if part is not None else None,
+    )
 
 
 def _front_matter(source: str, name: str) -> tuple[dict, str]:

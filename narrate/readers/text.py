@@ -21,7 +21,7 @@ What is recognised, from how stories are laid out in plain text:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from narrate.letters import UPPER
 from narrate.model import Book, Chapter, Paragraph, Scene
@@ -394,6 +394,26 @@ def _parse_series(value: str) -> tuple[str | None, str | None]:
 
 
 # --- the parser ---------------------------------------------------------------------------
+
+
+def with_metadata(
+    book: Book,
+    *,
+    description: str | None = None,
+    language: str | None = None,
+    series: str | None = None,
+    series_part: str | None = None,
+) -> Book:
+    """``book`` with the metadata a format's own fields give (front matter, a page's or
+    a package's): only the fields that have a value replace the text reader's."""
+    given = {
+        "description": description,
+        "language": language,
+        "series": series,
+        "series_part": series_part,
+    }
+    changes = {key: value for key, value in given.items() if value}
+    return replace(book, **changes) if changes else book
 
 
 def parse_text(
