@@ -93,6 +93,15 @@ _author = click.option("--author", default=None, help="Author (default: from the
 _keep_notes = click.option(
     "--keep-notes", is_flag=True, help="Also read author's notes, disclaimers and summary."
 )
+_engine = click.option(
+    "--engine",
+    "engine_name",
+    default="auto",
+    show_default=True,
+    metavar="NAME",
+    help="Speech engine: auto, espeak-ng (narrate's own), espeak-ng-system (the system's "
+    "libespeak-ng), pyttsx3, pyttsx3-DRIVER, or MODULE:FACTORY.",
+)
 _cache_dir = click.option(
     "--cache-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -173,13 +182,7 @@ _cache_dir = click.option(
     metavar="URL",
     help="Where the book's folder will be served, for the feed's links (default: relative).",
 )
-@click.option(
-    "--engine",
-    default="auto",
-    show_default=True,
-    metavar="NAME",
-    help="Speech engine: auto, espeak-ng, pyttsx3, pyttsx3-DRIVER, or MODULE:FACTORY.",
-)
+@_engine
 def render(
     input_path,
     voices,
@@ -201,12 +204,13 @@ def render(
     jobs,
     executor,
     base_url,
-    engine,
+    engine_name,
 ):
     """Render INPUT into OUT/<Author>/<Title>/NN - <Chapter>.mp3."""
-    from narrate.engine import get_engine
+    from narrate.engine import describe, get_engine
     from narrate.pipeline import render as render_book
 
+    engine = get_engine(engine_name)
     bar = None if quiet else _Progress()
     started = time.monotonic()
     result = render_book(
@@ -225,7 +229,7 @@ def render(
         use_cache=not no_cache,
         jobs=jobs,
         executor=executor,
-        engine=get_engine(engine),
+        engine=engine,
         base_url=base_url,
         single_file=single_file,
         audio_format=audio_format,
@@ -243,6 +247,7 @@ def render(
         f"({result.synthesized} sentences synthesized, {result.reused} from the cache, "
         f"{len(result.kept)} chapter{'s' * (len(result.kept) != 1)} already up to date)."
     )
+    click.echo(f"Engine: {describe(engine)}")
     for line in cast_table(result.script):
         click.echo(line)
     click.echo(f"Files: {result.folder}")
@@ -273,8 +278,21 @@ def render(
 @_author
 @_keep_notes
 @_lang
-def script(input_path, voices, output_format, explain, spoken, title, author, keep_notes, language):
+@_engine
+def script(
+    input_path,
+    voices,
+    output_format,
+    explain,
+    spoken,
+    title,
+    author,
+    keep_notes,
+    language,
+    engine_name,
+):
     """Print the attributed script of INPUT, without synthesizing it."""
+    from narrate.engine import get_engine
     from narrate.pipeline import script as make_script
 
     result = make_script(
@@ -284,6 +302,7 @@ def script(input_path, voices, output_format, explain, spoken, title, author, ke
         author=author,
         keep_notes=keep_notes,
         language=language,
+        engine=get_engine(engine_name),
     )
     _warn(result.warnings)
     if output_format == "jsonl":
@@ -306,8 +325,10 @@ def script(input_path, voices, output_format, explain, spoken, title, author, ke
 @_author
 @_keep_notes
 @_lang
-def cast(input_path, voices, title, author, keep_notes, language):
+@_engine
+def cast(input_path, voices, title, author, keep_notes, language, engine_name):
     """Give INPUT's speakers voices in the voices file, keeping what is already there."""
+    from narrate.engine import get_engine
     from narrate.pipeline import cast as cast_book
     from narrate.pipeline import chapter_ranges
 
@@ -318,6 +339,7 @@ def cast(input_path, voices, title, author, keep_notes, language):
         author=author,
         keep_notes=keep_notes,
         language=language,
+        engine=get_engine(engine_name),
     )
     _warn(result.script.warnings)
     rows = result.rows
@@ -395,16 +417,25 @@ def _warn(warnings) -> None:
     help="The MP3 to write (default: ./preview-<name>.mp3).",
 )
 @click.option("--no-play", is_flag=True, help="Write the file without playing it.")
-def preview(character, input_path, text, voices, output, no_play):
+@_engine
+def preview(character, input_path, text, voices, output, no_play, engine_name):
     """Hear CHARACTER's voice before rendering: a short MP3, played when a player is found.
 
     CHARACTER is "narrator", a name or alias from the voices file, or a speaker of INPUT,
     who then sounds exactly as a render of INPUT would cast them.
     """
+    from narrate.engine import get_engine
     from narrate.pipeline import preview as make_preview
     from narrate.player import PLAYERS, find_player, play
 
-    result = make_preview(character, input_path, text=text, voices=voices, output=output)
+    result = make_preview(
+        character,
+        input_path,
+        text=text,
+        voices=voices,
+        output=output,
+        engine=get_engine(engine_name),
+    )
     click.echo(
         f"Wrote {result.path} ({result.character}, {result.profile.id}, {result.duration:.1f} s)"
     )
@@ -428,15 +459,16 @@ def preview(character, input_path, text, voices, output, no_play):
 @click.option(
     "--lang", default="en", show_default=True, help="Language prefix; 'all' lists every language."
 )
-def voices(lang):
+@_engine
+def voices(lang, engine_name):
     """List the voices and variants the speech engine offers."""
-    from narrate.engine import get_engine
+    from narrate.engine import describe, get_engine
 
-    engine = get_engine()
+    engine = get_engine(engine_name)
     listed = engine.voices(None if lang == "all" else lang)
     bases = [v for v in listed if not v.id.startswith("+")]
     variants = [v for v in listed if v.id.startswith("+")]
-    click.echo(f"Speech engine: {engine.name} ({engine.version})")
+    click.echo(f"Speech engine: {describe(engine)}")
     click.echo(f"Voices ({len(bases)}):")
     for voice in bases:
         click.echo(f"  {voice.id:<24} {voice.name:<36} {voice.gender or ''}")

@@ -9,8 +9,12 @@ driver (macOS, Windows, or on request).
 
 Traps this module works around (pyttsx3 2.99 with its espeak driver):
 
-* pyttsx3 needs ``libespeak-ng.so.1``; when the system has none we load the copy shipped in
-  the ``espeakng-loader`` wheel so a plain ``pip install`` is enough.
+* pyttsx3 binds to whichever ``libespeak-ng.so.1`` the dynamic loader gives it, and
+  distributions ship other versions with other voices (Debian 12's 1.51 lacks variants
+  that 1.52 has), so the same voices file worked on one machine and failed on the next.
+  We load the copy shipped in the ``espeakng-loader`` wheel first, with its own data, so
+  every machine speaks with the same synthesizer; the system's is used only on request
+  (``espeak-ng-system``) or when the wheel is missing, and :func:`describe` says which.
 * The espeak driver synthesizes on espeak's own thread. The first ``runAndWait`` of a process
   returns before that thread is done, so a long first utterance was silently lost. We run
   one empty ``runAndWait`` at start, which brings the driver into the state where later
@@ -81,8 +85,6 @@ WARM_UP_ATTEMPTS = 3
 #: Fade length at chunk edges, so joined chunks do not click.
 EDGE_FADE_SECONDS = 0.003
 
-_VOICES_HINT = "run `narrate voices` to list them"
-
 
 @dataclass(frozen=True)
 class VoiceInfo:
@@ -95,7 +97,10 @@ class VoiceInfo:
 
 
 class Engine(Protocol):
-    """What narrate needs from a speech engine."""
+    """What narrate needs from a speech engine.
+
+    An engine may also have an ``origin``: a line saying where its synthesizer was
+    loaded from (shown by :func:`describe`)."""
 
     name: str
     version: str
@@ -209,20 +214,82 @@ class _NullStream(io.TextIOBase):
         return len(text)
 
 
-def _espeak_library_from_wheel() -> None:
-    """Load the espeak-ng shipped in the espeakng-loader wheel, where pyttsx3 will find it."""
+#: Where a libespeak-ng comes from: narrate's own (the espeakng-loader wheel's library and
+#: its voice data, the same on every machine) or the system's (a distribution's package,
+#: whose version and voices vary: Debian 12's 1.51 lacks variants 1.52 has).
+OWN = "narrate's own"
+SYSTEM = "the system's"
+
+
+@dataclass(frozen=True)
+class EspeakLibrary:
+    """The libespeak-ng a process speaks with, as the dynamic loader mapped it."""
+
+    version: str
+    #: The file the function calls go to; None where the platform cannot say.
+    path: str | None
+    #: OWN or SYSTEM.
+    origin: str
+
+    def describe(self) -> str:
+        """E.g. "narrate's own libespeak-ng, from espeakng-loader 0.2.4: /…/libespeak-ng.so.1"."""
+        package = ""
+        if self.origin == OWN:
+            with contextlib.suppress(metadata.PackageNotFoundError):
+                package = f", from espeakng-loader {metadata.version('espeakng-loader')}"
+        where = f": {self.path}" if self.path else ""
+        return f"{self.origin} libespeak-ng{package}{where}"
+
+
+#: The libespeak-ng this process loaded. A process holds one: pyttsx3's binding is bound
+#: to whichever was loaded first.
+_loaded_library: EspeakLibrary | None = None
+
+
+def load_espeak(system: bool = False) -> EspeakLibrary:
+    """Load libespeak-ng for pyttsx3's binding, and say which one it is.
+
+    On Linux this is narrate's own (the espeakng-loader wheel, a dependency there) unless
+    ``system`` asks for the system's or the wheel is not installed; elsewhere it is
+    whatever pyttsx3 finds. Asking for the other one later in the same process is an
+    error: a process can hold only one.
+    """
+    global _loaded_library
+    linux = sys.platform.startswith("linux")
+    wanted = OWN if linux and not system and _wheel_folder() is not None else SYSTEM
+    if _loaded_library is None:
+        if linux and wanted == OWN:
+            _map_own_library()
+        elif linux:
+            _map_system_library(system)
+        _loaded_library = _bound_library(_binding(), wanted)
+    loaded = _loaded_library
+    if linux and loaded.origin != wanted:
+        raise NarrateError(
+            f"this process already speaks with {loaded.describe()} ({loaded.version});"
+            f" it cannot load {wanted} as well (use one espeak-ng engine per run)"
+        )
+    return loaded
+
+
+def _wheel_folder() -> Path | None:
+    """The espeakng-loader package's folder (its library and data), if it is installed."""
     try:
         import espeakng_loader
-    except ImportError as error:
-        raise NarrateError(
-            "no espeak-ng library found: install espeak-ng (e.g. apt install libespeak-ng1)"
-            " or `pip install espeakng-loader`"
-        ) from error
+    except ImportError:
+        return None
+    return Path(espeakng_loader.__file__).resolve().parent
+
+
+def _map_own_library() -> None:
+    """Load the wheel's libespeak-ng, so that pyttsx3's dlopen by soname gets this one."""
+    import espeakng_loader
+
     library = Path(espeakng_loader.get_library_path())
-    # pyttsx3 asks for the soname; a library already loaded globally under that soname
-    # satisfies its dlopen, so load the .so.1 file rather than the .so symlink target name.
+    # pyttsx3 asks for the soname; a library already loaded under that soname satisfies
+    # its dlopen, so load the .so.1 file rather than the .so symlink target name.
     versioned = library.with_name("libespeak-ng.so.1")
-    data = Path(espeakng_loader.get_data_path())
+    data = library.parent / "espeak-ng-data"
     if not (data / "phontab").is_file():
         # espeak-ng calls exit() when its data is missing, taking narrate down with it.
         raise NarrateError(f"espeak-ng data missing or incomplete: {data}")
@@ -230,33 +297,93 @@ def _espeak_library_from_wheel() -> None:
         ctypes.CDLL(str(versioned if versioned.exists() else library), ctypes.RTLD_GLOBAL)
     except OSError as error:
         raise NarrateError(f"cannot load espeak-ng from {library}: {error}") from error
+    # The library reads its data from here (it was built for another prefix).
     os.environ["ESPEAK_DATA_PATH"] = str(data)
 
 
-def _load_espeak_library() -> None:
-    """On Linux, make sure pyttsx3 can load libespeak-ng (the system's, else the wheel's)."""
-    if not sys.platform.startswith("linux"):
-        return
+def _map_system_library(asked: bool) -> None:
+    """Load the system's libespeak-ng, with the system's own voice data."""
+    inherited = os.environ.get("ESPEAK_DATA_PATH")
+    if inherited and Path(inherited).resolve().parent.name == "espeakng_loader":
+        # Set by a narrate process that started this one: that data is for the wheel's
+        # library, not this one.
+        del os.environ["ESPEAK_DATA_PATH"]
     try:
-        ctypes.CDLL("libespeak-ng.so.1")
+        ctypes.CDLL("libespeak-ng.so.1", ctypes.RTLD_GLOBAL)
     except OSError:
-        _espeak_library_from_wheel()
+        if asked:
+            raise NarrateError(
+                "no espeak-ng library on this system: install it (Debian, Ubuntu:"
+                " apt install libespeak-ng1) or use narrate's own with --engine espeak-ng"
+            ) from None
+        raise NarrateError(
+            "no espeak-ng library found: `pip install espeakng-loader` (narrate's own,"
+            " installed with narrate on Linux) or install the system's (apt install"
+            " libespeak-ng1)"
+        ) from None
 
 
-def _espeak_info() -> tuple[str, Path | None]:
-    """espeak-ng's version and data folder, asked from the library pyttsx3 loaded."""
+def _binding() -> Any:
+    """pyttsx3's ctypes binding of libespeak-ng (bound to the library loaded first)."""
     try:
         from pyttsx3.drivers import _espeak
+    except Exception as error:  # the binding raises RuntimeError when it finds no library
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise NarrateError(f"cannot load the speech engine espeak-ng: {reason}") from error
+    return _espeak
 
-        info = ctypes.CFUNCTYPE(ctypes.c_char_p, ctypes.POINTER(ctypes.c_char_p))(
-            ("espeak_Info", _espeak.dll)
-        )
-        data = ctypes.c_char_p()
-        version = info(ctypes.byref(data)) or b"?"
-        return version.decode(), Path(data.value.decode()) if data.value else None
-    except Exception:  # only descriptive: an odd build must not stop narrate
-        fallback = os.environ.get("ESPEAK_DATA_PATH")
-        return "?", Path(fallback) if fallback else None
+
+class _SharedObjectInfo(ctypes.Structure):
+    _fields_ = (
+        ("file_name", ctypes.c_char_p),
+        ("base", ctypes.c_void_p),
+        ("symbol_name", ctypes.c_char_p),
+        ("symbol_address", ctypes.c_void_p),
+    )
+
+
+def _file_of(function: Any) -> str | None:
+    """The shared library file that holds ``function`` (dladdr), or None."""
+    try:
+        dladdr = ctypes.CDLL(None).dladdr
+    except (OSError, AttributeError, TypeError):
+        return None
+    dladdr.argtypes = (ctypes.c_void_p, ctypes.POINTER(_SharedObjectInfo))
+    dladdr.restype = ctypes.c_int
+    info = _SharedObjectInfo()
+    address = ctypes.cast(function, ctypes.c_void_p).value
+    if not address or not dladdr(address, ctypes.byref(info)) or not info.file_name:
+        return None
+    return os.path.realpath(os.fsdecode(info.file_name))
+
+
+def _espeak_info(binding: Any) -> tuple[Any, str, Path | None]:
+    """espeak_Info of the library the binding calls: the function, the version, and the
+    data folder (known once the library is initialised)."""
+    info = ctypes.CFUNCTYPE(ctypes.c_char_p, ctypes.POINTER(ctypes.c_char_p))(
+        ("espeak_Info", binding.dll)
+    )
+    data = ctypes.c_char_p()
+    version = (info(ctypes.byref(data)) or b"?").decode(errors="replace")
+    return info, version, Path(os.fsdecode(data.value)) if data.value else None
+
+
+def _espeak_data(binding: Any) -> Path | None:
+    """The voice data folder the initialised libespeak-ng reads."""
+    return _espeak_info(binding)[2]
+
+
+def _bound_library(binding: Any, mapped: str) -> EspeakLibrary:
+    """Which libespeak-ng pyttsx3's binding calls: its version and file (``mapped``: the
+    origin of the one loaded, for a platform that cannot say which file that is)."""
+    function, version, _ = _espeak_info(binding)
+    path = _file_of(function)
+    wheel = _wheel_folder()
+    if path is None:
+        origin = mapped
+    else:
+        origin = OWN if wheel is not None and Path(path).parent == wheel else SYSTEM
+    return EspeakLibrary(version=version, path=path, origin=origin)
 
 
 def _espeak_is_playing() -> Callable[[], int] | None:
@@ -338,8 +465,9 @@ class Pyttsx3Engine:
         self.driver = driver
         self.name = f"pyttsx3-{driver}"
         self._espeak = driver == "espeak"
-        if self._espeak:
-            _load_espeak_library()
+        #: The libespeak-ng behind the espeak driver (narrate's own, else the system's).
+        self.library = load_espeak() if self._espeak else None
+        self.origin = self.library.describe() if self.library else ""
         try:
             import pyttsx3
 
@@ -364,15 +492,13 @@ class Pyttsx3Engine:
         self._finalizer = weakref.finalize(self, shutil.rmtree, self._directory, True)
 
         library_version = metadata.version("pyttsx3")
-        data: Path | None = None
-        if self._espeak:
-            espeak_version, data = _espeak_info()
-            self.version = f"pyttsx3 {library_version} / espeak-ng {espeak_version}"
+        if self.library:
+            self.version = f"pyttsx3 {library_version} / espeak-ng {self.library.version}"
         else:
             system = f"{platform.system()} {platform.release()}"
             self.version = f"pyttsx3 {library_version} / {driver} ({system})"
         self._base_voices, self._lookup = self._read_voices()
-        self._variants = _espeak_variants(data) if self._espeak else {}
+        self._variants = _espeak_variants(_espeak_data(_binding())) if self.library else {}
 
         # The sample rate is whatever the driver writes; the warm-up also loads the voice
         # data, so a broken engine fails here with a clear message rather than mid-book.
@@ -630,17 +756,15 @@ class EspeakEngine(Pyttsx3Engine):
     #: Milliseconds of audio per callback: fewer calls into Python.
     _BUFFER_MS = 500
 
-    def __init__(self) -> None:
+    def __init__(self, system: bool = False) -> None:
         self.driver = "espeak"
-        self.name = "espeak-ng"
         self._espeak = True
-        _load_espeak_library()
-        try:
-            from pyttsx3.drivers import _espeak
-        except Exception as error:  # the binding raises RuntimeError when it finds no library
-            reason = " ".join(str(error).split()) or type(error).__name__
-            raise NarrateError(f"cannot load the speech engine {self.name}: {reason}") from error
-        self._api = _espeak
+        #: narrate's own libespeak-ng unless ``system`` (or the wheel is missing).
+        self.library = load_espeak(system)
+        self.origin = self.library.describe()
+        # The name says which: the two sound different, so they never share cached speech.
+        self.name = "espeak-ng" if self.library.origin == OWN else "espeak-ng-system"
+        self._api = _espeak = _binding()
         rate = _espeak.Initialize(_espeak.AUDIO_OUTPUT_SYNCHRONOUS, self._BUFFER_MS, None, 0)
         if rate <= 0:
             raise NarrateError(f"cannot start the speech engine {self.name}")
@@ -648,10 +772,9 @@ class EspeakEngine(Pyttsx3Engine):
         _espeak.SetSynthCallback(self._collect)
         self._lock = threading.Lock()
         self._applied: dict[str, object] = {}
-        espeak_version, data = _espeak_info()
-        self.version = f"espeak-ng {espeak_version}"
+        self.version = f"espeak-ng {self.library.version}"
         self._base_voices, self._lookup = self._read_voices()
-        self._variants = _espeak_variants(data)
+        self._variants = _espeak_variants(_espeak_data(_espeak))
         self.sample_rate = rate
         if not self._render("Ready."):
             raise NarrateError(f"speech engine {self.name} produced no audio when starting")
@@ -751,7 +874,7 @@ def _driver_for(name: str) -> str:
     prefix = "pyttsx3-"
     if name.startswith(prefix) and name[len(prefix) :] in DRIVERS:
         return name[len(prefix) :]
-    known = ", ".join(["auto", "espeak-ng", "pyttsx3", *(prefix + driver for driver in DRIVERS)])
+    known = ", ".join(["auto", *ESPEAK_NAMES, "pyttsx3", *(prefix + driver for driver in DRIVERS)])
     raise ConfigError(
         f"unknown speech engine {name!r} (known: {known}, or module:factory for a plug-in)"
     )
@@ -767,11 +890,28 @@ def _plugin(spec: str) -> Engine:
     return factory()
 
 
+#: espeak-ng called directly: narrate's own libespeak-ng (the system's when it is not
+#: installed), or the system's on request.
+ESPEAK_NAMES = ("espeak-ng", "espeak-ng-system")
+
+#: This process's espeak-ng engine: a process holds one libespeak-ng, whose settings and
+#: callback one engine owns, whichever name asked for it.
+_espeak_engine: EspeakEngine | None = None
+
+
+def _espeak(system: bool) -> EspeakEngine:
+    global _espeak_engine
+    load_espeak(system)  # refuses the other library once one is loaded
+    if _espeak_engine is None:
+        _espeak_engine = EspeakEngine(system)
+    return _espeak_engine
+
+
 def _create(name: str) -> Engine:
     if name == "auto":
         name = "espeak-ng" if sys.platform.startswith("linux") else "pyttsx3"
-    if name == "espeak-ng":
-        return EspeakEngine()
+    if name in ESPEAK_NAMES:
+        return _espeak(system=name == "espeak-ng-system")
     if ":" in name:
         return _plugin(name)
     return Pyttsx3Engine(_driver_for(name))
@@ -781,6 +921,8 @@ def get_engine(name: str = "auto") -> Engine:
     """The speech engine called ``name``, created once per process.
 
     "auto" is espeak-ng (called directly) on Linux and pyttsx3's default driver elsewhere;
+    "espeak-ng" speaks with narrate's own libespeak-ng (the espeakng-loader wheel's; the
+    system's only when that is not installed), "espeak-ng-system" with the system's;
     "pyttsx3" and "pyttsx3-DRIVER" go through pyttsx3; "module:factory" loads a plug-in.
     The engine remembers its name as ``spec``, so worker processes can make their own.
     Raises NarrateError with a one-line message when no engine can be loaded.
@@ -793,6 +935,13 @@ def get_engine(name: str = "auto") -> Engine:
                 engine.spec = name  # type: ignore[attr-defined]
             _engines[name] = engine
         return engine
+
+
+def describe(engine: Engine) -> str:
+    """Which synthesizer this is, for summaries and bug reports: name, version, and (for
+    engines that know it, through an ``origin`` attribute) where it was loaded from."""
+    origin = getattr(engine, "origin", "")
+    return f"{engine.name} ({engine.version}" + (f"; {origin})" if origin else ")")
 
 
 def _suggestion(engine: Engine, voice_id: str) -> str | None:
@@ -813,7 +962,16 @@ def _unknown_voice_message(engine: Engine, voice_id: str) -> str:
     """'unknown voice ...' with a close match when there is one and a hint to list voices."""
     suggestion = _suggestion(engine, voice_id)
     hint = f" (did you mean {suggestion!r}?)" if suggestion else ""
-    return f"unknown voice {voice_id!r} for speech engine {engine.name}{hint}; {_VOICES_HINT}"
+    return (
+        f"unknown voice {voice_id!r} for speech engine {engine.name}{hint}; {voices_hint(engine)}"
+    )
+
+
+def voices_hint(engine: Engine) -> str:
+    """How to list this engine's voices: "run `narrate voices` to list them"."""
+    spec = getattr(engine, "spec", "auto")
+    option = "" if spec == "auto" else f" --engine {spec}"
+    return f"run `narrate voices{option}` to list them"
 
 
 def check_profiles(engine: Engine, profiles: Iterable[tuple[str, VoiceProfile]]) -> None:

@@ -200,6 +200,9 @@ class VoicesConfig:
     #: Speaker as found -> the speaker they are ("First-Dru": "The First"; "narrator").
     merge: Mapping[str, str] = field(default_factory=dict)
     pronunciations: Pronunciations = ()
+    #: What the reader should know about the file as the engine speaks it (pool voices
+    #: the engine does not have, left out).
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

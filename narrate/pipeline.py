@@ -42,9 +42,15 @@ from narrate.casting import (
 )
 from narrate.characters import find_characters
 from narrate.config import DEFAULT_NAME as DEFAULT_VOICES_NAME
-from narrate.config import default_voices_path, find_voices_file, load_voices, parse_voices
+from narrate.config import (
+    LoadedVoices,
+    default_voices_path,
+    find_voices_file,
+    load_voices,
+    parse_voices,
+)
 from narrate.cover import generated_cover
-from narrate.engine import Engine, check_profiles, get_engine, is_speakable
+from narrate.engine import Engine, check_profiles, get_engine, is_speakable, voices_hint
 from narrate.errors import ConfigError, NarrateError
 from narrate.feed import Show
 from narrate.files import book_lock, replacing
@@ -174,7 +180,7 @@ def make_script(book: Book, config: VoicesConfig) -> Script:
         cast,
         config.pauses,
         narrator_name=attribution.narrator,
-        warnings=(*book.warnings, *warnings),
+        warnings=(*book.warnings, *config.warnings, *warnings),
         pronunciations=config.pronunciations,
     )
 
@@ -247,10 +253,43 @@ def in_language(
 
 
 def load_config(voices: str | Path | None, engine: Engine | None = None) -> VoicesConfig:
-    """Find, read and check the voices file, including that the engine has every voice."""
-    loaded = load_voices(find_voices_file(voices))
-    check_profiles(engine or get_engine(), loaded.profile_locations)
-    return loaded.config
+    """Find, read and check the voices file, and fit it to the engine (see
+    :func:`spoken_by`)."""
+    return spoken_by(load_voices(find_voices_file(voices)), engine or get_engine())
+
+
+def spoken_by(loaded: LoadedVoices, engine: Engine) -> VoicesConfig:
+    """The voices file as ``engine`` can speak it.
+
+    A voice named for the narrator or a character must be the engine's: ConfigError
+    otherwise. A pool voice the engine does not have (an older espeak-ng, a pool written
+    for another engine) is left out of its pool, with one warning naming them all: pools
+    are offers, and the casting makes do with the rest.
+    """
+    config = loaded.config
+    locations = {id(profile): where for where, profile in loaded.profile_locations}
+    pools: dict[str, tuple[VoiceProfile, ...]] = {}
+    missing: dict[str, list[str]] = {}
+    for gender, pool in config.pools.items():
+        pools[gender] = tuple(profile for profile in pool if engine.has_voice(profile.voice))
+        for profile in pool:
+            if not engine.has_voice(profile.voice):
+                # "voices.yaml:54: pools.neutral[2].voice" -> "voices.yaml:54"
+                where = locations.get(id(profile), "the built-in pools").rsplit(": ", 1)[0]
+                missing.setdefault(profile.voice, []).append(where)
+    pooled = {id(profile) for pool in config.pools.values() for profile in pool}
+    check_profiles(
+        engine, [(where, p) for where, p in loaded.profile_locations if id(p) not in pooled]
+    )
+    if not missing:
+        return config
+    left_out = "; ".join(f"{voice} ({', '.join(where)})" for voice, where in missing.items())
+    warning = (
+        f"speech engine {engine.name} does not have {len(missing)} pool"
+        f" voice{'s' * (len(missing) != 1)}, left out of the pools: {left_out};"
+        f" {voices_hint(engine)}"
+    )
+    return replace(config, pools=pools, warnings=(*config.warnings, warning))
 
 
 def script(
@@ -336,8 +375,8 @@ def cast(
         raise ConfigError(f"{source}: cannot read the voices file: {error}") from None
     loaded = parse_voices(text, str(target))
     engine = engine or get_engine()
-    check_profiles(engine, loaded.profile_locations)
-    result = _read_script(path, loaded.config, engine, title, author, keep_notes, language)
+    config = spoken_by(loaded, engine)
+    result = _read_script(path, config, engine, title, author, keep_notes, language)
     chapters: dict[str, set[int]] = {}
     for segment in result.segments:
         if segment.is_dialogue:
