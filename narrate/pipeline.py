@@ -271,12 +271,15 @@ def spoken_by(loaded: LoadedVoices, engine: Engine) -> VoicesConfig:
     pools: dict[str, tuple[VoiceProfile, ...]] = {}
     missing: dict[str, list[str]] = {}
     for gender, pool in config.pools.items():
-        pools[gender] = tuple(profile for profile in pool if engine.has_voice(profile.voice))
+        kept = []
         for profile in pool:
-            if not engine.has_voice(profile.voice):
-                # "voices.yaml:54: pools.neutral[2].voice" -> "voices.yaml:54"
-                where = locations.get(id(profile), "the built-in pools").rsplit(": ", 1)[0]
-                missing.setdefault(profile.voice, []).append(where)
+            if engine.has_voice(profile.voice):
+                kept.append(profile)
+                continue
+            # "voices.yaml:54: pools.neutral[2].voice" -> "voices.yaml:54"
+            where = locations.get(id(profile), "the built-in pools").rsplit(": ", 1)[0]
+            missing.setdefault(profile.voice, []).append(where)
+        pools[gender] = tuple(kept)
     pooled = {id(profile) for pool in config.pools.values() for profile in pool}
     check_profiles(
         engine, [(where, p) for where, p in loaded.profile_locations if id(p) not in pooled]
