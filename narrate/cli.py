@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -488,27 +489,61 @@ def voices(lang, engine_name):
 )
 @click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option(
+    "--token",
+    default=None,
+    metavar="VALUE",
+    help="The secret at the start of every URL: give the one printed before to keep the "
+    "same addresses across restarts (default: a new random one; none on 127.0.0.1).",
+)
+@click.option(
+    "--no-token",
+    is_flag=True,
+    help="No secret in the URLs: anyone who can reach the port can listen.",
+)
+@click.option(
+    "--allow-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="A host name apps may use to reach this server (e.g. mybox.local), kept in the "
+    "feeds' links; other names get the server's own address. Repeatable.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Do not log each request.")
-def serve(folder, host, port, quiet):
-    """Serve FOLDER (default: out) over HTTP, for podcast apps and players on the network.
+def serve(folder, host, port, token, no_token, allowed_hosts, quiet):
+    """Serve the books in FOLDER (default: out) over HTTP, for podcast apps on the network.
 
-    Prints each book's feed URL to subscribe to. Players can seek (byte ranges); feeds
-    are served with absolute links. Ctrl-C stops it.
+    Prints each book's feed URL to subscribe to. Beyond 127.0.0.1 every URL starts with
+    a secret token: without it nothing is served. Only the books' published files are
+    served (audio, transcripts, chapters, feed, playlist, read-along page, cover), never
+    hidden files or directory listings. Players can seek (byte ranges); feeds are served
+    with absolute links. Ctrl-C stops it.
     """
-    from narrate.serve import feeds, local_address, make_server
+    from narrate.serve import choose_token, feeds, local_address, make_server
 
+    secret = choose_token(host, token, no_token)
     try:
-        server = make_server(folder, host, port, quiet)
+        server = make_server(folder, host, port, quiet, token=secret, allowed_hosts=allowed_hosts)
     except OSError as error:
         raise ConfigError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
-    address = local_address() if host in ("0.0.0.0", "") else host
-    bound = server.server_address[1]
-    click.echo(f"Serving {folder} at http://{address}:{bound}/")
+    address = local_address() if host in ("0.0.0.0", "", "::") else host
+    if ":" in address:
+        address = f"[{address}]"
+    base = f"http://{address}:{server.server_address[1]}/" + (f"{secret}/" if secret else "")
+    click.echo(f"Serving {folder} at {base}")
     found = list(feeds(folder))
     if not found:
-        click.echo("No feeds yet: render a book into this folder first.")
+        click.echo("No books yet: render a book into this folder first.")
     for feed in found:
-        click.echo(f"  {feed.parent.as_posix()}: http://{address}:{bound}/{quote(feed.as_posix())}")
+        name = feed.parent.as_posix() if feed.parent != Path() else folder.name
+        click.echo(f"  {name}: {base}{quote(feed.as_posix())}")
+    if secret:
+        click.echo("Anyone with these addresses can listen; nobody without them gets anything.")
+        if token is None:
+            again = f"narrate serve {shlex.quote(str(folder))} --token {secret}"
+            click.echo(f"To keep them across restarts: {again}")
+    elif no_token:
+        click.echo("No token: anyone who can reach this port can listen.")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
