@@ -40,6 +40,7 @@ import os
 import re
 import secrets
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -159,15 +160,17 @@ def published_file(root: Path, segments: Iterable[str]) -> Path | None:
     segments = list(segments)
     if not segments or not all(_is_clean_segment(s) for s in segments):
         return None
-    real = Path(os.path.realpath(root.joinpath(*segments)))
     try:
+        real = Path(os.path.realpath(root.joinpath(*segments)))
         inside = real.relative_to(root).parts
+        if not inside or any(part.startswith(".") for part in inside):
+            return None
+        if not _is_published_name(real.name) or not real.is_file():
+            return None
     except ValueError:
         return None  # a symlink that leads out of the folder
-    if not inside or any(part.startswith(".") for part in inside):
-        return None
-    if not _is_published_name(real.name) or not real.is_file():
-        return None
+    except OSError:
+        return None  # a name too long for the file system, and the like
     return real if is_book_folder(real.parent) else None
 
 
@@ -513,8 +516,8 @@ class Server(ThreadingHTTPServer):
         self.shutdown_request(request)
 
     def handle_error(self, request, client_address) -> None:
-        if not self.quiet:  # one line, not a traceback: a client's fault is not ours
-            print(f"narrate serve: a request from {client_address[0]} failed", flush=True)
+        if not self.quiet:  # one line, not a traceback
+            print(f"narrate serve: a request from {client_address[0]} failed", file=sys.stderr)
 
 
 def make_server(

@@ -54,6 +54,7 @@ def library(tmp_path_factory):
     (book / "outside.vtt").symlink_to(base / "outside.txt")
     (book / "photo.jpg").symlink_to(out / "home-photo.jpg")  # inside, not a book's
     (book / "elsewhere").symlink_to(base, target_is_directory=True)
+    (book / "loop").symlink_to(book / "loop")  # a symlink to itself
     return out, book, odd
 
 
@@ -155,6 +156,8 @@ def test_the_good_path_a_feed_whose_audio_and_transcripts_follow(library, server
         "/{token}/{author}/",
         "/{token}/{author}",
         "/{token}/{book}/feed.xml%00.mp3",
+        "/{token}/{book}/" + "n" * 300 + ".mp3",  # too long a name for the file system
+        "/{token}/{book}/" + "loop/" * 50 + "x.mp3",
     ],
 )
 def test_a_probe_gets_404_and_learns_nothing(library, server, target):
