@@ -13,6 +13,7 @@ from pathlib import Path
 import feedparser
 import pytest
 import webvtt
+from http_client import fetch
 from mutagen.mp3 import MP3
 
 import narrate
@@ -131,18 +132,6 @@ def server(rendered):
     yield f"http://127.0.0.1:{httpd.server_address[1]}", out
     httpd.shutdown()
     httpd.server_close()
-
-
-def fetch(url: str, headers: dict | None = None):
-    import urllib.error
-    import urllib.request
-
-    request = urllib.request.Request(url, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.headers, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers, error.read()
 
 
 def test_serve_answers_a_range_request_with_206(rendered, server):

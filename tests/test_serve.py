@@ -11,8 +11,6 @@ import select
 import socket
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import quote
@@ -20,6 +18,7 @@ from urllib.parse import quote
 import feedparser
 import pytest
 from click.testing import CliRunner
+from http_client import fetch
 
 import narrate
 from narrate.cli import main
@@ -90,15 +89,6 @@ def raw(port: int, request: bytes, host: str = "127.0.0.1") -> tuple[int, bytes,
 
 def get(port: int, target: str, headers: str = "") -> tuple[int, bytes, bytes]:
     return raw(port, f"GET {target} HTTP/1.0\r\n{headers}\r\n".encode())
-
-
-def fetch(url: str, headers: dict | None = None):
-    request = urllib.request.Request(url, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=20) as response:
-            return response.status, response.headers, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers, error.read()
 
 
 def book_path(out: Path, book: Path) -> str:
