@@ -9,11 +9,13 @@ Every stage takes and returns these frozen values, so each stage can be tested a
 
 Spans (``start``/``end``) are character offsets into ``Book.source``: the input file's text
 decoded as UTF-8 with no newline translation, so ``Book.source[start:end]`` is the
-segment's text exactly as written.
+segment's text exactly as written. A Markdown book's ``source`` is its words without the
+markup; ``Book.origin`` maps its offsets back into the file.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -60,6 +62,33 @@ class Chapter:
 
 
 @dataclass(frozen=True)
+class SourceMap:
+    """Where the characters of a text made from a file lie in that file: a Markdown book's
+    ``source`` is its words without their markup, and this maps them back.
+
+    ``runs`` are (text position, file position, length): that many characters from the
+    text position stand for as many from the file position.
+    """
+
+    runs: tuple[tuple[int, int, int], ...]
+
+    def position(self, index: int) -> int:
+        """The file position character ``index`` of the text stands for."""
+        run = bisect.bisect_right(self.runs, index, key=lambda run: run[0]) - 1
+        if run < 0:
+            return 0
+        text, file, length = self.runs[run]
+        return file + min(index - text, length - 1)
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The file span of the text span ``[start, end)``."""
+        if end <= start:
+            first = self.position(start)
+            return first, first
+        return self.position(start), self.position(end - 1) + 1
+
+
+@dataclass(frozen=True)
 class Book:
     """A story as read from its file: metadata, chapters, and the front matter set aside."""
 
@@ -80,6 +109,9 @@ class Book:
     #: The book's own cover image (an EPUB's), and its MIME type.
     cover: bytes | None = None
     cover_mime: str = "image/jpeg"
+    #: For a ``source`` made from the file rather than read as it is (Markdown): where
+    #: its characters lie in the file, for offsets that point into the file.
+    origin: SourceMap | None = None
 
 
 @dataclass(frozen=True)

@@ -20,17 +20,22 @@ def records(script: Script, spoken: bool = False) -> Iterator[dict]:
 
     ``start``/``end`` are offsets into the input file's text (decoded as UTF-8, no newline
     translation); narration's speaker is ``narrator``. ``text`` is
-    ``source[start:end]``, or with ``spoken`` the words the engine is given.
+    ``source[start:end]`` (in Markdown, its words without the markup), or with ``spoken``
+    the words the engine is given.
     """
     words = _spoken_words(script) if spoken else None
+    origin = script.book.origin
     for segment in script.segments:
+        start, end = (segment.start, segment.end)
+        if origin is not None:
+            start, end = origin.span(start, end)
         record = {
             "chapter": segment.chapter,
             "kind": segment.kind,
             "speaker": segment.speaker if segment.is_dialogue else NARRATOR,
             "voice": script.cast.profile_for(segment.speaker).id,
-            "start": segment.start,
-            "end": segment.end,
+            "start": start,
+            "end": end,
             "text": shown(words(segment)) if words else plain(segment.text),
         }
         if segment.quote is not None:
