@@ -38,9 +38,10 @@ from narrate.model import Book, SourceMap
 from narrate.readers.text import parse_text, with_metadata
 from narrate.spoken import EMPHASIS_CLOSE, EMPHASIS_OPEN
 
-#: Blocks whose whole content is never read.
+#: Blocks whose whole content is never read, by their opening and closing tokens (code
+#: and HTML blocks are single tokens, never read either).
 _SKIPPED_BLOCKS = {"table_open": "table_close"}
-_SKIPPED_LEAVES = frozenset({"fence", "code_block", "html_block"})
+_NOTES = {"footnote_block_open": "footnote_block_close"}
 
 
 @functools.cache
@@ -149,8 +150,8 @@ def _read_blocks(tokens: list, reading: _Reading, title_heading: int | None, kee
     while index < len(tokens):
         token = tokens[index]
         kind = token.type
-        if kind in _SKIPPED_BLOCKS or (kind == "footnote_block_open" and not keep_notes):
-            closing = _SKIPPED_BLOCKS.get(kind, "footnote_block_close")
+        closing = _SKIPPED_BLOCKS.get(kind) or (None if keep_notes else _NOTES.get(kind))
+        if closing:
             while index < len(tokens) and tokens[index].type != closing:
                 index += 1
         elif kind == "heading_open":
