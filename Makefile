@@ -21,6 +21,7 @@ test: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check narrate tests benchmarks
 	$(VENV)/bin/ruff format --check narrate tests benchmarks
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(VENV) out/*/ .pytest_cache

@@ -57,9 +57,9 @@ def _by_pass(scorer: Path, data: Path) -> None:
     score = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(score)  # type: ignore[union-attr]
 
-    from narrate.config import default_voices_path, load_voices
     from narrate.pipeline import make_script
     from narrate.readers import read_book
+    from narrate.voices.load import default_voices_path, load_voices
 
     config = load_voices(default_voices_path()).config
     right: Counter = Counter()

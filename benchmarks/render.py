@@ -252,7 +252,7 @@ def baseline(text_path: Path, mp3_path: Path) -> None:
     import espeakng_loader
     import lameenc
 
-    from narrate.mp3 import DEFAULT_BITRATE, DEFAULT_QUALITY
+    from narrate.speech.mp3 import DEFAULT_BITRATE, DEFAULT_QUALITY
 
     espeak = ctypes.cdll.LoadLibrary(espeakng_loader.get_library_path())
     synchronous = 2

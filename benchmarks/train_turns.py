@@ -1,4 +1,4 @@
-"""Learn the turn-taking weights (narrate/data/turn_weights.json) from annotated novels.
+"""Learn the turn-taking weights (narrate/dialogue/data/turn_weights.json) from annotated novels.
 
     python benchmarks/train_turns.py [PDNC_DIR] [--rounds N] [--write] [--no-loo]
 
@@ -32,14 +32,15 @@ sys.path.insert(0, str(ROOT))
 
 from attribution import find_scorer  # noqa: E402  (benchmarks/ is on the path)
 
-from narrate import speakers, turns  # noqa: E402
-from narrate.config import default_voices_path, load_voices  # noqa: E402
+from narrate.dialogue import attribution as speakers  # noqa: E402
+from narrate.dialogue import turn_taking as turns  # noqa: E402
 from narrate.model import NARRATOR  # noqa: E402
 from narrate.pipeline import make_script  # noqa: E402
 from narrate.readers import read_book  # noqa: E402
+from narrate.voices.load import default_voices_path, load_voices  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "pdnc" / "dev"
-WEIGHTS_FILE = ROOT / "narrate" / "data" / "turn_weights.json"
+WEIGHTS_FILE = ROOT / "narrate" / "dialogue" / "data" / "turn_weights.json"
 
 
 def main() -> int:

@@ -19,9 +19,9 @@ import click
 
 from narrate import __version__
 from narrate.errors import EXIT_FAILURE, ConfigError, NarrateError
-from narrate.layout import DEFAULT_OUT
-from narrate.mp3 import DEFAULT_BITRATE
-from narrate.script_formats import cast_table, records, screenplay
+from narrate.output.layout import DEFAULT_OUT
+from narrate.output.views import cast_table, records, screenplay
+from narrate.speech.mp3 import DEFAULT_BITRATE
 
 _debug = False
 
@@ -208,8 +208,8 @@ def render(
     engine_name,
 ):
     """Render INPUT into OUT/<Author>/<Title>/NN - <Chapter>.mp3."""
-    from narrate.engine import describe, get_engine
     from narrate.pipeline import render as render_book
+    from narrate.speech.engine import describe, get_engine
 
     engine = get_engine(engine_name)
     bar = None if quiet else _Progress()
@@ -293,8 +293,8 @@ def script(
     engine_name,
 ):
     """Print the attributed script of INPUT, without synthesizing it."""
-    from narrate.engine import get_engine
     from narrate.pipeline import script as make_script
+    from narrate.speech.engine import get_engine
 
     result = make_script(
         input_path,
@@ -329,9 +329,9 @@ def script(
 @_engine
 def cast(input_path, voices, title, author, keep_notes, language, engine_name):
     """Give INPUT's speakers voices in the voices file, keeping what is already there."""
-    from narrate.engine import get_engine
     from narrate.pipeline import cast as cast_book
     from narrate.pipeline import chapter_ranges
+    from narrate.speech.engine import get_engine
 
     result = cast_book(
         input_path,
@@ -376,7 +376,7 @@ def cache():
 @_cache_dir
 def cache_info_command(cache_dir):
     """Where the cache is, and how much it holds."""
-    from narrate.cache import cache_info
+    from narrate.speech.cache import cache_info
 
     info = cache_info(cache_dir)
     click.echo(f"{info.folder}: {info.entries} sentences, {info.size / 1e6:.1f} MB")
@@ -386,7 +386,7 @@ def cache_info_command(cache_dir):
 @_cache_dir
 def cache_clear_command(cache_dir):
     """Remove every cached sentence."""
-    from narrate.cache import clear_cache
+    from narrate.speech.cache import clear_cache
 
     info = clear_cache(cache_dir)
     click.echo(f"{info.folder}: removed {info.entries} sentences, {info.size / 1e6:.1f} MB")
@@ -425,9 +425,9 @@ def preview(character, input_path, text, voices, output, no_play, engine_name):
     CHARACTER is "narrator", a name or alias from the voices file, or a speaker of INPUT,
     who then sounds exactly as a render of INPUT would cast them.
     """
-    from narrate.engine import get_engine
+    from narrate.output.player import PLAYERS, find_player, play
     from narrate.pipeline import preview as make_preview
-    from narrate.player import PLAYERS, find_player, play
+    from narrate.speech.engine import get_engine
 
     result = make_preview(
         character,
@@ -463,7 +463,7 @@ def preview(character, input_path, text, voices, output, no_play, engine_name):
 @_engine
 def voices(lang, engine_name):
     """List the voices and variants the speech engine offers."""
-    from narrate.engine import describe, get_engine
+    from narrate.speech.engine import describe, get_engine
 
     engine = get_engine(engine_name)
     listed = engine.voices(None if lang == "all" else lang)
@@ -519,7 +519,7 @@ def serve(folder, host, port, token, no_token, allowed_hosts, quiet):
     hidden files or directory listings. Players can seek (byte ranges); feeds are served
     with absolute links. Ctrl-C stops it.
     """
-    from narrate.serve import choose_token, feeds, local_address, make_server
+    from narrate.output.serve import choose_token, feeds, local_address, make_server
 
     secret = choose_token(host, token, no_token)
     try:

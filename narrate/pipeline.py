@@ -22,42 +22,13 @@ from pathlib import Path
 from mutagen import MutagenError
 from mutagen.mp3 import MP3
 
-from narrate.assemble import (
-    ChapterAudio,
-    Encoding,
-    TimedSegment,
-    assemble_chapter,
-    chapter_key,
-    parts,
-    segment_key,
-)
-from narrate.audition import find_voice, first_quotes, greeting
-from narrate.cache import FORMAT_VERSION, SpeechCache, open_cache
-from narrate.casting import (
-    cast_voices,
-    configured_name,
-    count_lines,
-    is_group,
-    speaker_gender,
-)
-from narrate.characters import find_characters
-from narrate.config import DEFAULT_NAME as DEFAULT_VOICES_NAME
-from narrate.config import (
-    LoadedVoices,
-    default_voices_path,
-    find_voices_file,
-    load_voices,
-    parse_voices,
-)
-from narrate.cover import generated_cover
-from narrate.engine import Engine, check_profiles, get_engine, is_speakable, voices_hint
+from narrate.atomic import replacing
+from narrate.atomic import write_atomically as write_file
+from narrate.dialogue.attribution import attribute
+from narrate.dialogue.characters import find_characters, is_group, speaker_gender
+from narrate.dialogue.overrides import apply_fixes
+from narrate.dialogue.quotes import segment_book
 from narrate.errors import ConfigError, NarrateError
-from narrate.feed import Show
-from narrate.files import book_lock, replacing
-from narrate.files import write_atomically as write_file
-from narrate.fixes import apply_fixes
-from narrate.layout import DEFAULT_OUT, TRACK_PATTERN, book_folder, safe_name, track_name
-from narrate.m4b import make_m4b, require_ffmpeg
 from narrate.model import (
     DIALOGUE,
     NARRATION,
@@ -74,8 +45,12 @@ from narrate.model import (
     VoiceProfile,
     VoicesConfig,
 )
-from narrate.mp3 import DEFAULT_BITRATE, DEFAULT_QUALITY, check_bitrate, join_mp3
-from narrate.publish import (
+from narrate.output.cover import generated_cover
+from narrate.output.feed import Show
+from narrate.output.layout import DEFAULT_OUT, TRACK_PATTERN, book_folder, safe_name, track_name
+from narrate.output.lock import book_lock
+from narrate.output.m4b import make_m4b, require_ffmpeg
+from narrate.output.publish import (
     COMPANIONS,
     companion,
     has_companions,
@@ -87,19 +62,39 @@ from narrate.publish import (
     write_feed,
     write_readalong,
 )
-from narrate.quotes import segment_book
+from narrate.output.tags import TrackTags, read_cover, read_made_from, write_tags
+from narrate.output.transcripts import cues
 from narrate.readers import read_book
-from narrate.speakers import attribute
-from narrate.spoken import spoken_text
-from narrate.tags import TrackTags, read_cover, read_made_from, write_tags
-from narrate.transcripts import cues
-from narrate.voices_file import (
+from narrate.speech.assemble import (
+    ChapterAudio,
+    Encoding,
+    TimedSegment,
+    assemble_chapter,
+    chapter_key,
+    parts,
+    segment_key,
+)
+from narrate.speech.cache import FORMAT_VERSION, SpeechCache, open_cache
+from narrate.speech.engine import Engine, check_profiles, get_engine, is_speakable, voices_hint
+from narrate.speech.mp3 import DEFAULT_BITRATE, DEFAULT_QUALITY, check_bitrate, join_mp3
+from narrate.speech.preview import find_voice, first_quotes, greeting
+from narrate.speech.text import spoken_text
+from narrate.speech.workers import SpeechTask, default_jobs, load_executor, run_in_workers
+from narrate.voices.casting import cast_voices, configured_name, count_lines
+from narrate.voices.edit import (
     NewCharacter,
     add_characters,
     check_writable,
     write_atomically,
 )
-from narrate.workers import SpeechTask, default_jobs, load_executor, run_in_workers
+from narrate.voices.load import DEFAULT_NAME as DEFAULT_VOICES_NAME
+from narrate.voices.load import (
+    LoadedVoices,
+    default_voices_path,
+    find_voices_file,
+    load_voices,
+    parse_voices,
+)
 
 
 @dataclass(frozen=True)
@@ -463,7 +458,7 @@ def render(
     this under ``if __name__ == "__main__":``, as worker processes are spawned.
 
     Next to the MP3s go each chapter's transcripts (WebVTT, SRT) and JSON chapters, and in
-    the book's folder a podcast feed and a playlist (:mod:`narrate.publish`), their URLs
+    the book's folder a podcast feed and a playlist (:mod:`narrate.output.publish`), their URLs
     under ``base_url`` when given, else relative (``extras=False``: no feed, playlist,
     page or cover file; the transcripts always). With ``single_file`` the book is one MP3,
     ``<Title>.mp3``, with a chapter mark per chapter; its chapter files are made (and

@@ -2,7 +2,7 @@
 
 import pytest
 
-from narrate.cache import CACHE_ENV
+from narrate.speech.cache import CACHE_ENV
 
 
 @pytest.fixture(autouse=True, scope="session")

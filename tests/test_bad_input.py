@@ -74,7 +74,7 @@ def test_missing_files_and_folders_are_one_clear_line(tmp_path):
     ["a/b\\c", "..", 'Who: *what*? "why" <how> |', "nul\x00here", "x" * 300, "CON", "  . . ."],
 )
 def test_titles_never_lead_outside_the_output_folder(tmp_path, title):
-    from narrate.engine import get_engine
+    from narrate.speech.engine import get_engine
 
     story = tmp_path / "story.txt"
     story.write_text('"Hello," said Ann.\n', encoding="utf-8")
@@ -97,7 +97,7 @@ def test_titles_never_lead_outside_the_output_folder(tmp_path, title):
 
 
 def test_ten_thousand_chapters_read_and_name_their_files(tmp_path):
-    from narrate.layout import TRACK_PATTERN, track_name
+    from narrate.output.layout import TRACK_PATTERN, track_name
 
     story = tmp_path / "many.txt"
     story.write_text(
@@ -117,8 +117,8 @@ def test_ten_thousand_chapters_read_and_name_their_files(tmp_path):
 def test_a_fifty_megabyte_line_reads_into_a_sensible_script(tmp_path):
     """50 MB without a line break: one paragraph, read in well under a minute, its speech
     to be made in pieces of bounded size."""
-    from narrate.assemble import PART_CHARACTERS, parts
-    from narrate.spoken import spoken_text
+    from narrate.speech.assemble import PART_CHARACTERS, parts
+    from narrate.speech.text import spoken_text
 
     words = "the sea was grey and cold and the wind rose over the long dark water".split()
     line = " ".join(words[i % len(words)] for i in range(12_000_000))[:50_000_000]

@@ -12,14 +12,14 @@ import pytest
 from click.testing import CliRunner
 
 import narrate
-from narrate import assemble
-from narrate.assemble import parts, segment_key
-from narrate.cache import SpeechCache, cache_info, clear_cache, speech_key
 from narrate.cli import main
-from narrate.engine import get_engine
 from narrate.model import NARRATOR, VoiceProfile
-from narrate.mp3 import Piece
-from narrate.spoken import spoken_text
+from narrate.speech import assemble
+from narrate.speech.assemble import parts, segment_key
+from narrate.speech.cache import SpeechCache, cache_info, clear_cache, speech_key
+from narrate.speech.engine import get_engine
+from narrate.speech.mp3 import Piece
+from narrate.speech.text import spoken_text
 
 STORY = """Title: Two Rooms
 Author: Ada Quill

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from narrate.casting import MINOR_VOICES, cast_voices
 from narrate.cli import main
-from narrate.config import default_voices_path, load_voices, parse_voices
 from narrate.model import FEMALE, MALE, Character, Segment, VoiceProfile, VoicesConfig
+from narrate.voices.casting import MINOR_VOICES, cast_voices
+from narrate.voices.load import default_voices_path, load_voices, parse_voices
 
 FIRST = """Title: The Ferry
 Author: Ada Quill

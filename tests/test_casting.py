@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from narrate.casting import cast_voices, speaker_gender
-from narrate.config import parse_voices
+from narrate.dialogue.characters import speaker_gender
 from narrate.model import FEMALE, MALE, NARRATOR, Character, Segment, VoiceProfile
+from narrate.voices.casting import cast_voices
+from narrate.voices.load import parse_voices
 
 VOICES = """
 narrator: {voice: en-us+m3, rate: 170}

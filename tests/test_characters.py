@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from narrate.characters import find_characters
+from narrate.dialogue.characters import find_characters
 from narrate.model import FEMALE, MALE
 
 

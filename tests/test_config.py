@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from narrate.config import (
+from narrate.errors import EXIT_USAGE, ConfigError
+from narrate.model import Pauses, VoiceProfile
+from narrate.speech.engine import check_profiles, get_engine
+from narrate.voices.load import (
     PROFILE_KEYS,
     TOP_KEYS,
     default_voices_path,
@@ -15,9 +18,6 @@ from narrate.config import (
     load_voices,
     parse_voices,
 )
-from narrate.engine import check_profiles, get_engine
-from narrate.errors import EXIT_USAGE, ConfigError
-from narrate.model import Pauses, VoiceProfile
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 

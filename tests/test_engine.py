@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from narrate.engine import (
+from narrate.errors import ConfigError
+from narrate.model import VoiceProfile
+from narrate.speech.engine import (
     MAX_CHUNK_CHARACTERS,
     Engine,
     check_profiles,
@@ -17,8 +19,6 @@ from narrate.engine import (
     is_speakable,
     split_text,
 )
-from narrate.errors import ConfigError
-from narrate.model import VoiceProfile
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 
@@ -174,7 +174,7 @@ def run_python(code: str) -> subprocess.CompletedProcess:
 def test_pyttsx3_engine_speaks_like_the_direct_one(engine: Engine) -> None:
     # The pyttsx3 path: the one used on macOS and Windows, and on Linux on request.
     result = run_python(
-        "from narrate.engine import get_engine\n"
+        "from narrate.speech.engine import get_engine\n"
         "from narrate.model import VoiceProfile\n"
         "engine = get_engine('pyttsx3-espeak')\n"
         f"pcm = engine.synthesize({PROSE!r}, VoiceProfile('en-gb-x-rp+m7'))\n"
@@ -190,7 +190,7 @@ def test_pyttsx3_engine_speaks_like_the_direct_one(engine: Engine) -> None:
 @pytest.mark.parametrize("name", ["auto", "pyttsx3-espeak"])
 def test_long_text_as_first_utterance_of_a_fresh_process(name: str) -> None:
     result = run_python(
-        "from narrate.engine import get_engine\n"
+        "from narrate.speech.engine import get_engine\n"
         "from narrate.model import VoiceProfile\n"
         f"engine = get_engine({name!r})\n"
         f"pcm = engine.synthesize({SENTENCE * 14!r}, VoiceProfile('en-us'))\n"
@@ -205,7 +205,7 @@ def test_missing_pyttsx3_is_one_clear_error() -> None:
     result = run_python(
         "import sys\n"
         "sys.modules['pyttsx3'] = None  # as if it were not installed\n"
-        "from narrate.engine import get_engine\n"
+        "from narrate.speech.engine import get_engine\n"
         "from narrate.errors import NarrateError\n"
         "try:\n"
         "    get_engine()\n"
@@ -301,8 +301,8 @@ def test_a_plug_in_engine_renders_from_the_command_line(tmp_path: Path) -> None:
 
 
 def test_emphasis_is_spoken_as_emphasis_and_its_marks_never_as_words(engine: Engine) -> None:
-    from narrate.assemble import speak
-    from narrate.spoken import EMPHASIS_CLOSE, EMPHASIS_OPEN
+    from narrate.model import EMPHASIS_CLOSE, EMPHASIS_OPEN
+    from narrate.speech.assemble import speak
 
     profile = VoiceProfile("en-us")
     plain = seconds(

@@ -22,8 +22,8 @@ from click.testing import CliRunner
 
 import narrate
 from narrate.cli import main
-from narrate.config import default_voices_path, load_voices
-from narrate.engine import OWN, get_engine
+from narrate.speech.engine import OWN, get_engine
+from narrate.voices.load import default_voices_path, load_voices
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 STORY = REPOSITORY / "examples" / "the-lamp-at-gull-point.txt"
@@ -76,7 +76,7 @@ def narrate_command(*arguments, cwd: Path | None = None) -> subprocess.Completed
 
 MAPPED = """
 import json, sys
-from narrate.engine import get_engine
+from narrate.speech.engine import get_engine
 engine = get_engine(sys.argv[1] if len(sys.argv) > 1 else {name!r})
 with open("/proc/self/maps") as maps:
     files = sorted({{line.split()[-1] for line in maps if "libespeak-ng" in line}})
@@ -127,7 +127,7 @@ def test_the_system_library_is_used_when_asked_for():
 @linux_only
 def test_a_process_holds_one_library_and_says_so():
     result = in_fresh_process(
-        "from narrate.engine import get_engine\n"
+        "from narrate.speech.engine import get_engine\n"
         "from narrate.errors import NarrateError\n"
         "get_engine('espeak-ng')\n"
         "try:\n"

@@ -417,7 +417,7 @@ def test_an_epubs_title_author_and_cover_reach_the_mp3_tags(tmp_path):
 
 
 def get_tone():
-    from narrate.engine import get_engine
+    from narrate.speech.engine import get_engine
 
     return get_engine("tone_engine:ToneEngine")
 

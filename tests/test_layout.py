@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from narrate.layout import TRACK_PATTERN, book_folder, safe_name, track_name
+from narrate.output.layout import TRACK_PATTERN, book_folder, safe_name, track_name
 
 
 def test_safe_name_removes_characters_file_systems_refuse():

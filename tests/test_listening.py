@@ -123,7 +123,7 @@ def test_guids_and_dates_stay_across_renders_and_base_url_makes_links_absolute(t
 def server(rendered):
     import threading
 
-    from narrate.serve import make_server
+    from narrate.output.serve import make_server
 
     out = rendered.folder.parent.parent
     httpd = make_server(out, "127.0.0.1", 0, quiet=True)
@@ -246,8 +246,8 @@ def test_a_given_cover_replaces_the_generated_one(tmp_path):
 
 
 def test_webvtt_round_trips_markup_and_speakers():
-    from narrate.transcripts import Cue, read_webvtt
-    from narrate.transcripts import webvtt as write_webvtt
+    from narrate.output.transcripts import Cue, read_webvtt
+    from narrate.output.transcripts import webvtt as write_webvtt
 
     lines = [
         Cue(0, 1500, None, "It said <speak> & then --> went on."),
@@ -269,7 +269,7 @@ def test_single_file_is_one_mp3_with_a_chapter_mark_per_chapter(tmp_path):
 
     import miniaudio
 
-    from narrate.transcripts import read_webvtt
+    from narrate.output.transcripts import read_webvtt
 
     whole = narrate.render(
         STORY, out=tmp_path / "out", voices=ROOT / "voices.yaml", single_file=True
@@ -318,7 +318,7 @@ def test_single_file_is_one_mp3_with_a_chapter_mark_per_chapter(tmp_path):
 
 needs_ffmpeg = pytest.mark.skipif(
     __import__("shutil").which("ffprobe") is None
-    or __import__("narrate.m4b").m4b.find_ffmpeg() is None,
+    or __import__("narrate.output.m4b").output.m4b.find_ffmpeg() is None,
     reason="ffmpeg and ffprobe are not installed",
 )
 
@@ -362,9 +362,9 @@ def test_m4b_is_aac_with_the_chapters_and_the_cover(tmp_path):
 
 
 def test_m4b_without_ffmpeg_is_one_clear_error_before_any_work(tmp_path, monkeypatch):
-    import narrate.m4b
+    import narrate.output.m4b
 
-    monkeypatch.setattr(narrate.m4b.shutil, "which", lambda name: None)
+    monkeypatch.setattr(narrate.output.m4b.shutil, "which", lambda name: None)
     monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)
     with pytest.raises(narrate.NarrateError, match=r"^M4B needs ffmpeg: install it"):
         narrate.render(STORY, out=tmp_path / "out", audio_format="m4b")

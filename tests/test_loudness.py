@@ -1,4 +1,4 @@
-"""Tests for narrate.loudness: BS.1770 measurement, true peak, normalisation."""
+"""Tests for narrate.speech.loudness: BS.1770 measurement, true peak, normalisation."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 from scipy.io import wavfile
 from scipy.signal import lfilter, resample_poly, sosfilt, sosfreqz
 
-from narrate import loudness
-from narrate.loudness import (
+from narrate.speech import loudness
+from narrate.speech.loudness import (
     SILENCE,
     integrated_loudness,
     k_weighting_filter,

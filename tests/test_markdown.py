@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from narrate.cli import main
+from narrate.model import EMPHASIS_CLOSE, EMPHASIS_OPEN
 from narrate.readers import read_book
 from narrate.readers.markdown import parse_markdown
-from narrate.spoken import EMPHASIS_CLOSE, EMPHASIS_OPEN
 
 ROOT = Path(__file__).resolve().parent.parent
 PANDOC = Path(__file__).parent / "data" / "the-lamp-at-gull-point.pandoc.md"

@@ -1,4 +1,4 @@
-"""Tests for narrate.mp3: CBR encoding with a Xing "Info" frame and LAME tag."""
+"""Tests for narrate.speech.mp3: CBR encoding with a Xing "Info" frame and LAME tag."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from mutagen.mp3 import BitrateMode
 from mutagen.mp3._util import XingHeader
 from scipy.signal import correlate
 
-from narrate import files, mp3
+from narrate import atomic as files
 from narrate.errors import NarrateError
-from narrate.mp3 import ENCODER_DELAY, EncodedInfo, encode_mp3, valid_bitrates
+from narrate.speech import mp3
+from narrate.speech.mp3 import ENCODER_DELAY, EncodedInfo, encode_mp3, valid_bitrates
 
 RATE = 22050
 DECODER_DELAY = 529  # what mpg123-style decoders (ffmpeg, minimp3) add to the encoder's

@@ -19,14 +19,14 @@ from click.testing import CliRunner
 from mutagen.mp3 import MP3, BitrateMode
 
 import narrate
-from narrate.audition import AUDITION_SECONDS, find_voice, first_quotes, speech_seconds
 from narrate.cli import main
-from narrate.config import parse_voices
-from narrate.loudness import integrated_loudness
 from narrate.model import NARRATOR, VoiceProfile
+from narrate.output.player import PLAYERS
 from narrate.pipeline import make_script
-from narrate.player import PLAYERS
 from narrate.readers import read_book
+from narrate.speech.loudness import integrated_loudness
+from narrate.speech.preview import AUDITION_SECONDS, find_voice, first_quotes, speech_seconds
+from narrate.voices.load import parse_voices
 
 ROOT = Path(__file__).resolve().parent.parent
 STORY = ROOT / "examples" / "the-lamp-at-gull-point.txt"

@@ -12,11 +12,11 @@ from click.testing import CliRunner
 
 import narrate
 from narrate.cli import main
-from narrate.config import default_voices_path, parse_voices
 from narrate.errors import EXIT_USAGE, ConfigError
 from narrate.model import NARRATION, Segment, VoiceProfile
-from narrate.script_formats import records, screenplay
-from narrate.spoken import pronounce, spoken_text
+from narrate.output.views import records, screenplay
+from narrate.speech.text import pronounce, spoken_text
+from narrate.voices.load import default_voices_path, parse_voices
 
 SAYINGS = (("Giles", "Jiles"), ("Turok-Han", "Turok Hahn"), ("Dr.", "Doctor"))
 

@@ -11,11 +11,11 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from narrate.config import default_voices_path, parse_voices  # noqa: E402
 from narrate.errors import NarrateError  # noqa: E402
 from narrate.pipeline import make_script  # noqa: E402
 from narrate.readers.markdown import parse_markdown  # noqa: E402
 from narrate.readers.text import parse_text  # noqa: E402
+from narrate.voices.load import default_voices_path, parse_voices  # noqa: E402
 
 CONFIG = parse_voices(default_voices_path().read_text(encoding="utf-8"), "voices.yaml").config
 

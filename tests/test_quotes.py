@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from narrate.dialogue.quotes import DOUBLE, SINGLE, detect_style, segment_book
 from narrate.model import DIALOGUE, NARRATION, Book, Segment
-from narrate.quotes import DOUBLE, SINGLE, detect_style, segment_book
 from narrate.readers.text import parse_text
 
 LQ, RQ = "\u201c", "\u201d"  # “ ”

@@ -40,7 +40,7 @@ def browser():
 
 @pytest.fixture(scope="module")
 def served(book):
-    from narrate.serve import make_server
+    from narrate.output.serve import make_server
 
     result, out = book
     httpd = make_server(out, "127.0.0.1", 0, quiet=True)

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 import narrate
 from narrate.cli import main
-from narrate.files import LOCK_NAME
+from narrate.output.lock import LOCK_NAME
 
 ROOT = Path(__file__).resolve().parent.parent
 STORY = ROOT / "examples" / "the-lamp-at-gull-point.txt"
@@ -159,8 +159,8 @@ def test_an_engine_that_keeps_failing_stops_the_render_naming_the_chapter_and_li
     tmp_path, monkeypatch, jobs
 ):
     import narrate.pipeline
-    from narrate.engine import get_engine
     from narrate.errors import NarrateError
+    from narrate.speech.engine import get_engine
 
     monkeypatch.setattr(narrate.pipeline, "MIN_PARALLEL_TASKS", 0)
     monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))
@@ -183,7 +183,7 @@ def test_an_engine_that_keeps_failing_stops_the_render_naming_the_chapter_and_li
 
 
 def test_a_passing_engine_fault_is_retried_once(tmp_path):
-    from narrate.engine import get_engine
+    from narrate.speech.engine import get_engine
 
     engine = get_engine("tone_engine:FaultyEngine")
     result = narrate.render(
@@ -201,13 +201,13 @@ def test_a_full_disk_stops_the_render_in_one_line_keeping_finished_chapters(tmp_
     its transcripts kept whole, no temporary file left."""
     import errno
 
-    import narrate.files
-    from narrate.engine import get_engine
+    import narrate.atomic
     from narrate.errors import NarrateError
+    from narrate.speech.engine import get_engine
 
     story = small_story(tmp_path)
     folder = tmp_path / "out" / "Ada Quill" / "Two Rooms"
-    real_fsync = narrate.files.os.fsync
+    real_fsync = narrate.atomic.os.fsync
 
     def full_after_chapter_one(descriptor):
         if (folder / "01 - Chapter 1.vtt").exists() and (
@@ -216,7 +216,7 @@ def test_a_full_disk_stops_the_render_in_one_line_keeping_finished_chapters(tmp_
             raise OSError(errno.ENOSPC, "No space left on device")
         real_fsync(descriptor)
 
-    monkeypatch.setattr(narrate.files.os, "fsync", full_after_chapter_one)
+    monkeypatch.setattr(narrate.atomic.os, "fsync", full_after_chapter_one)
     with pytest.raises(NarrateError) as raised:
         narrate.render(
             story,
@@ -227,7 +227,7 @@ def test_a_full_disk_stops_the_render_in_one_line_keeping_finished_chapters(tmp_
         )
     assert "No space left on device" in str(raised.value) and raised.value.exit_code == 1
     assert "\n" not in str(raised.value)
-    monkeypatch.setattr(narrate.files.os, "fsync", real_fsync)
+    monkeypatch.setattr(narrate.atomic.os, "fsync", real_fsync)
     names = sorted(p.name for p in folder.iterdir())
     assert "01 - Chapter 1.mp3" in names and not any(n.startswith("02") for n in names)
     assert not [n for n in names if n.endswith((".part", ".tmp"))]
@@ -237,12 +237,12 @@ def test_a_full_disk_stops_the_render_in_one_line_keeping_finished_chapters(tmp_
 
 
 def test_a_hanging_engine_is_given_up_on_and_retried_once(tmp_path, monkeypatch):
-    import narrate.assemble
-    from narrate.engine import get_engine
+    import narrate.speech.assemble
     from narrate.errors import NarrateError
+    from narrate.speech.engine import get_engine
 
-    monkeypatch.setattr(narrate.assemble, "SYNTHESIS_TIMEOUT_SECONDS", 0.5)
-    monkeypatch.setattr(narrate.assemble, "SYNTHESIS_TIMEOUT_PER_CHARACTER", 0.0)
+    monkeypatch.setattr(narrate.speech.assemble, "SYNTHESIS_TIMEOUT_SECONDS", 0.5)
+    monkeypatch.setattr(narrate.speech.assemble, "SYNTHESIS_TIMEOUT_PER_CHARACTER", 0.0)
     engine = get_engine("tone_engine:FaultyEngine")
     started = time.monotonic()
     with pytest.raises(NarrateError) as raised:
@@ -267,8 +267,8 @@ def test_a_hanging_engine_is_given_up_on_and_retried_once(tmp_path, monkeypatch)
 
 
 def test_an_engine_that_says_nothing_for_words_stops_the_render(tmp_path):
-    from narrate.engine import get_engine
     from narrate.errors import NarrateError
+    from narrate.speech.engine import get_engine
 
     with pytest.raises(NarrateError) as raised:
         narrate.render(

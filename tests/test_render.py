@@ -17,9 +17,9 @@ from mutagen.id3 import ID3
 from mutagen.mp3 import MP3, BitrateMode
 
 import narrate
-from narrate.assemble import pause_between
-from narrate.loudness import integrated_loudness, true_peak
-from narrate.spoken import sentences, speakable
+from narrate.speech.assemble import pause_between
+from narrate.speech.loudness import integrated_loudness, true_peak
+from narrate.speech.text import sentences, speakable
 
 ROOT = Path(__file__).resolve().parent.parent
 STORY = ROOT / "examples" / "the-lamp-at-gull-point.txt"
@@ -287,7 +287,7 @@ def test_a_bitrate_only_mpeg1_has_keeps_the_timing(tmp_path):
     """192 kbit/s is encoded at 44100 Hz (MPEG-1, 1152-sample frames): the pauses, the
     timeline and the length must come out as at 64 kbit/s. A deterministic plug-in engine,
     so that only the encoding differs."""
-    from narrate.engine import get_engine
+    from narrate.speech.engine import get_engine
 
     story = tmp_path / "story.txt"
     story.write_text(

@@ -11,13 +11,13 @@ import pytest
 from click.testing import CliRunner
 
 import narrate
-from narrate import voices_file
-from narrate.casting import cast_voices
 from narrate.cli import main
-from narrate.config import parse_voices
-from narrate.fixes import apply_fixes
+from narrate.dialogue.overrides import apply_fixes
 from narrate.model import DIALOGUE, FEMALE, MALE, Character, Segment, VoiceProfile
-from narrate.voices_file import NewCharacter, add_characters
+from narrate.voices import edit as voices_file
+from narrate.voices.casting import cast_voices
+from narrate.voices.edit import NewCharacter, add_characters
+from narrate.voices.load import parse_voices
 from tests.test_preview import RecordingEngine
 
 STORY = """Title: The Boat

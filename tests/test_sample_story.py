@@ -16,7 +16,7 @@ from mutagen.id3 import ID3
 
 import narrate
 from narrate.cli import main
-from narrate.config import load_voices
+from narrate.voices.load import load_voices
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT.parent / "shared" / "samples" / "000_47032963a5db7fc4.txt"

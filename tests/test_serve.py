@@ -22,7 +22,7 @@ from http_client import fetch
 
 import narrate
 from narrate.cli import main
-from narrate.serve import make_server, new_token
+from narrate.output.serve import make_server, new_token
 
 STORY = (
     "Title: Two Rooms\nAuthor: Ada Quill\n\nChapter 1\n\n"

@@ -8,11 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from narrate.characters import CharacterIndex, find_characters
+from narrate.dialogue.attribution import attribute
+from narrate.dialogue.characters import CharacterIndex, find_characters
+from narrate.dialogue.quotes import segment_book
 from narrate.model import NARRATION, NARRATOR
-from narrate.quotes import segment_book
 from narrate.readers.text import parse_text
-from narrate.speakers import attribute
 
 
 def attributed(text: str) -> tuple[CharacterIndex, list[tuple[str, str, str]]]:

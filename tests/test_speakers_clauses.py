@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from test_speakers import attributed, speakers_of
 
-from narrate import speakers
-from narrate.characters import find_characters
+from narrate.dialogue import attribution as speakers
+from narrate.dialogue.characters import find_characters
+from narrate.dialogue.quotes import segment_book
+from narrate.dialogue.turn_taking import Turn, decide
 from narrate.model import FEMALE, MALE, NARRATION
-from narrate.quotes import segment_book
 from narrate.readers.text import parse_text
-from narrate.turns import Turn, decide
 
 
 def line(lines: list[tuple[str, str, str]], opening: str) -> tuple[str, str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from narrate.spoken import roman_to_int, sentences, speakable
+from narrate.speech.text import roman_to_int, sentences, speakable
 
 DASH = "\u2014"
 
@@ -14,7 +14,7 @@ def test_speakable_joins_wrapped_lines_and_collapses_space():
 
 
 def test_speakable_turns_emphasis_marks_into_emphasis_but_not_underscores_inside_words():
-    from narrate.spoken import plain, shown
+    from narrate.model import plain, shown
 
     said = speakable("She was _very_ sure, *quite* sure.")
     assert shown(said) == "She was *very* sure, *quite* sure."
@@ -25,7 +25,8 @@ def test_speakable_turns_emphasis_marks_into_emphasis_but_not_underscores_inside
 
 
 def test_emphasis_cut_by_a_sentence_break_is_closed_and_reopened():
-    from narrate.spoken import sentences, shown
+    from narrate.model import shown
+    from narrate.speech.text import sentences
 
     pieces = sentences(speakable("_I will not. I cannot._ She left."))
     assert [shown(piece) for piece in pieces] == ["*I will not.*", "*I cannot.* She left."]
@@ -126,7 +127,7 @@ def test_sentences_keep_closing_quotes_and_brackets():
 
 
 def test_a_sentence_without_end_is_made_in_bounded_pieces():
-    from narrate.assemble import PART_CHARACTERS, parts
+    from narrate.speech.assemble import PART_CHARACTERS, parts
 
     endless = " ".join(["the sea was grey, and cold"] * 2000)  # 53,000 characters, no stop
     pieces = parts(endless)

@@ -1,4 +1,4 @@
-"""Tests for narrate.tags: ID3v2.3 tags from the field table, chapters, covers."""
+"""Tests for narrate.output.tags: ID3v2.3 tags from the field table, chapters, covers."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 from mutagen.id3 import ID3, CTOCFlags, Encoding, PictureType
 
-from narrate import tags as tags_module
 from narrate.errors import NarrateError
 from narrate.model import ChapterMark
-from narrate.mp3 import encode_mp3
-from narrate.tags import FIELDS, TrackTags, read_cover, write_tags
+from narrate.output import tags as tags_module
+from narrate.output.tags import FIELDS, TrackTags, read_cover, write_tags
+from narrate.speech.mp3 import encode_mp3
 
 RATE = 22050
 FFPROBE = shutil.which("ffprobe")
@@ -44,7 +44,7 @@ def png_image() -> bytes:
 
 @pytest.fixture
 def mp3_file(tmp_path) -> Path:
-    """A real five-second MP3 (a tone), made with narrate.mp3."""
+    """A real five-second MP3 (a tone), made with narrate.speech.mp3."""
     time = np.arange(RATE * 5) / RATE
     tone = (np.sin(2 * np.pi * 440 * time) * 8000).astype(np.int16)
     return encode_mp3(tone, RATE, tmp_path / "chapter.mp3").path

@@ -3,9 +3,9 @@
 import itertools
 import random
 
-from narrate import turns
+from narrate.dialogue import turn_taking as turns
+from narrate.dialogue.turn_taking import DEFAULT_WEIGHTS, Turn, best_path, decide, path_features
 from narrate.model import FEMALE, MALE, NARRATOR
-from narrate.turns import DEFAULT_WEIGHTS, Turn, best_path, decide, path_features
 
 
 def _score(weights, path_turns, path, genders, salience):

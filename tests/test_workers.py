@@ -11,7 +11,7 @@ import pytest
 
 import narrate
 import narrate.pipeline
-from narrate.engine import get_engine
+from narrate.speech.engine import get_engine
 
 STORY = """Title: Two Rooms
 Author: Ada Quill
@@ -114,7 +114,7 @@ def test_workers_without_a_cache_keep_nothing(story, tmp_path, monkeypatch):
 def test_a_failing_worker_reports_its_own_error(tmp_path):
     from narrate.errors import NarrateError
     from narrate.model import VoiceProfile
-    from narrate.workers import SpeechTask, run_in_workers
+    from narrate.speech.workers import SpeechTask, run_in_workers
 
     task = SpeechTask("ab" * 32, "Hello.", VoiceProfile("xx-no-such-voice"), 0.25)
     with pytest.raises(NarrateError, match="xx-no-such-voice"):
@@ -195,7 +195,7 @@ def test_ctrl_c_stops_the_workers_and_leaves_no_partial_file(tmp_path):
     assert error.strip().splitlines()[-1] == "narrate: error: interrupted"
     assert stopped < 5
     assert not list(out.rglob("*.mp3")) and not list(out.rglob("*.part"))
-    from narrate.cache import SpeechCache
+    from narrate.speech.cache import SpeechCache
 
     entries = list(cache.rglob("*.piece"))
     assert entries and not list(cache.rglob("*.part"))

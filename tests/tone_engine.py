@@ -15,8 +15,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from narrate.engine import VoiceInfo, is_speakable
 from narrate.model import VoiceProfile
+from narrate.speech.engine import VoiceInfo, is_speakable
 
 _VOICE_ID = re.compile(r"^[a-z]{2,3}(-[a-z0-9]+)*(\+[A-Za-z0-9_-]+)?$")
 

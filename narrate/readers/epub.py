@@ -31,7 +31,8 @@ from defusedxml.common import DefusedXmlException
 
 from narrate.errors import ConfigError
 from narrate.model import Book
-from narrate.readers.html import ANCHOR, Parts, blocks, book_from_parts, parse_tree
+from narrate.readers.html import ANCHOR, blocks, parse_tree
+from narrate.readers.parts import Parts, book_from_parts
 
 MAX_UNPACKED = 512 * 1024 * 1024
 MAX_RATIO = 200

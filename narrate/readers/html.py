@@ -24,9 +24,8 @@ import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
-from narrate.model import Book
-from narrate.readers.text import parse_text, with_metadata
-from narrate.spoken import EMPHASIS_CLOSE, EMPHASIS_OPEN, balanced, plain
+from narrate.model import EMPHASIS_CLOSE, EMPHASIS_OPEN, Book, balanced, plain
+from narrate.readers.parts import Parts, book_from_parts
 
 _BLOCKS = frozenset(
     "p div blockquote li ul ol dl dt dd section article header footer aside main nav "
@@ -173,19 +172,6 @@ def blocks(
     return paragraphs
 
 
-@dataclass
-class Parts:
-    """What a page or an EPUB says: metadata, and chapters as (heading, paragraphs)."""
-
-    title: str | None = None
-    authors: list[str] = field(default_factory=list)
-    description: str | None = None
-    series: str | None = None
-    series_part: str | None = None
-    language: str | None = None
-    chapters: list[tuple[str | None, list[str]]] = field(default_factory=list)
-
-
 def parse_html(
     source: str,
     name: str = "Untitled",
@@ -203,37 +189,6 @@ def parse_html(
     else:
         parts = _generic(tree)
     return book_from_parts(parts, name, title=title, author=author, keep_notes=keep_notes)
-
-
-def book_from_parts(
-    parts: Parts,
-    name: str,
-    *,
-    title: str | None,
-    author: str | None,
-    keep_notes: bool,
-) -> Book:
-    """The Book of a page's (or an EPUB's) parts, through the text reader."""
-    lines = []
-    for heading, paragraphs in parts.chapters:
-        if heading:
-            lines.append(f"# {heading}")
-        lines.extend(paragraphs)
-    text = "\n\n".join(lines) + "\n"
-    book = parse_text(
-        text,
-        name,
-        title=title or parts.title,
-        author=author or (" & ".join(parts.authors) if parts.authors else None),
-        keep_notes=keep_notes,
-    )
-    return with_metadata(
-        book,
-        description=parts.description,
-        language=parts.language,
-        series=parts.series,
-        series_part=parts.series_part,
-    )
 
 
 def _clean(text: str) -> str:

@@ -13,7 +13,7 @@ tokens:
   those are its chapters; otherwise every heading is a chapter.
 * **Read**: paragraphs, also inside block quotes and lists (an item is a paragraph); the
   text of links; emphasis (``*word*``, ``_word_``) as emphasis, spoken where the engine
-  can (:data:`narrate.spoken.EMPHASIS_OPEN`); strong and struck-through text as plain
+  can (:data:`narrate.speech.text.EMPHASIS_OPEN`); strong and struck-through text as plain
   words; backslash escapes and entities as the characters they stand for. A hard line
   break inside a paragraph joins its lines like any other. A thematic break (``***``) is
   a scene break. Footnote texts only with ``keep_notes``, after the story.
@@ -34,9 +34,8 @@ from dataclasses import replace
 from typing import Any
 
 from narrate.errors import ConfigError
-from narrate.model import Book, SourceMap
+from narrate.model import EMPHASIS_CLOSE, EMPHASIS_OPEN, Book, SourceMap
 from narrate.readers.text import parse_text, with_metadata
-from narrate.spoken import EMPHASIS_CLOSE, EMPHASIS_OPEN
 
 #: Blocks whose whole content is never read, by their opening and closing tokens (code
 #: and HTML blocks are single tokens, never read either).

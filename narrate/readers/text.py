@@ -23,8 +23,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from narrate.letters import UPPER
 from narrate.model import Book, Chapter, Paragraph, Scene
+from narrate.readers.letters import UPPER
 
 # --- paragraphs ---------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from narrate.transcripts import Cue
+from narrate.output.transcripts import Cue
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ from pathlib import Path
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
-from narrate.config import parse_voices
 from narrate.errors import ConfigError, NarrateError
 from narrate.model import VoiceProfile
+from narrate.voices.load import parse_voices
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,11 @@ Pure. The policy:
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
-from narrate.characters import GROUP_NOUNS
+from narrate.dialogue.characters import speaker_gender
 from narrate.model import (
     FEMALE,
     MALE,
@@ -37,22 +36,6 @@ from narrate.model import (
     VoicesConfig,
 )
 
-_FEMALE_NOUNS = set(
-    """
-    woman women lady ladies girl girls mother sister sisters aunt queen princess duchess
-    wife widow maid maids lass lasses madam mistress daughter niece grandmother
-    housekeeper landlady nurse nun witch hostess waitress actress countess baroness
-    """.split()
-)
-_MALE_NOUNS = set(
-    """
-    man men gentleman gentlemen boy boys father brother brothers uncle king prince duke
-    husband son nephew grandfather lad lads fellow fellows sir lord landlord master
-    butler footman footmen fishermen sailors soldiers policeman constable monk priest
-    waiter host actor count baron stranger
-    """.split()
-)
-
 
 def configured_name(config: VoicesConfig, speaker: str, aliases: Iterable[str] = ()) -> str | None:
     """The voices-file character a speaker is, by name or alias (case-insensitive)."""
@@ -65,28 +48,6 @@ def configured_name(config: VoicesConfig, speaker: str, aliases: Iterable[str] =
         names = {name.lower(), *(a.lower() for a in entry.aliases)}
         if wanted & names:
             return name
-    return None
-
-
-def is_group(name: str) -> bool:
-    """ "the girls", "the fishermen", "everyone": a speaker that is several people."""
-    words = name.lower().split()
-    return name.lower() == "everyone" or (
-        len(words) >= 2 and words[0] == "the" and words[-1] in GROUP_NOUNS
-    )
-
-
-def speaker_gender(name: str, character: Character | None) -> str | None:
-    """A speaker's gender: the character's, or the noun of a group or description."""
-    if character is not None and character.gender:
-        return character.gender
-    words = re.findall(r"[a-z]+", name.lower())
-    if words and (words[0] == "the" or len(words) > 1 or name[:1].islower()):
-        noun = words[-1]
-        if noun in _FEMALE_NOUNS:
-            return FEMALE
-        if noun in _MALE_NOUNS:
-            return MALE
     return None
 
 

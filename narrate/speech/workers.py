@@ -3,7 +3,7 @@
 espeak-ng is not thread-safe and initialises once per process, so each worker process
 starts its own engine (processes are spawned, not forked, so no engine thread is copied),
 by the name the render's engine was made with. Each worker synthesizes whole segments,
-makes them loud and encodes them (:func:`narrate.assemble.make_piece`), writing each
+makes them loud and encodes them (:func:`narrate.speech.assemble.make_piece`), writing each
 piece into the speech cache itself: only counts travel back. The render then joins the
 chapters from the cache, which costs no encoding. A small book, or a render given an
 engine object that was not made by name, does all of it in its own process.
@@ -25,9 +25,9 @@ from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from narrate.assemble import Encoding
 from narrate.errors import ConfigError, NarrateError
 from narrate.model import VoiceProfile
+from narrate.speech.assemble import Encoding
 
 #: Segments handed to a worker at once: enough to keep the pipe quiet, few enough that
 #: the cores finish together.
@@ -89,7 +89,7 @@ def run_in_workers(
 ) -> int:
     """Make every task's piece into the cache at ``cache_folder``: on ``executor``, or on
     ``jobs`` local worker processes each with its own engine ``engine`` (a name for
-    :func:`narrate.engine.get_engine`). ``on_batch(tasks)`` is called in this process as
+    :func:`narrate.speech.engine.get_engine`). ``on_batch(tasks)`` is called in this process as
     each batch is done. Returns how many were made."""
     work = batches(tasks)
     if not work:
@@ -143,10 +143,10 @@ def _ignore_interrupts() -> None:
 def make_batch(cache_folder: str, engine: str, batch: list[SpeechTask]) -> int:
     """Make a batch's pieces into the cache; the engine and cache are made once per
     process (by name, so this runs on any executor)."""
-    from narrate import loudness
-    from narrate.assemble import make_piece, with_place
-    from narrate.cache import SpeechCache
-    from narrate.engine import get_engine
+    from narrate.speech import loudness
+    from narrate.speech.assemble import make_piece, with_place
+    from narrate.speech.cache import SpeechCache
+    from narrate.speech.engine import get_engine
 
     if _worker.get("setup") != (cache_folder, engine):
         # Worker processes already keep every core busy: one thread each for true peaks.

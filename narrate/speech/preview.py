@@ -16,10 +16,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from narrate.casting import configured_name
 from narrate.errors import ConfigError
 from narrate.model import NARRATION, NARRATOR, Cast, Script, VoiceProfile, VoicesConfig
-from narrate.spoken import sentences, speakable
+from narrate.speech.text import sentences, speakable
+from narrate.voices.casting import configured_name
 
 #: Roughly how long a preview drawn from the book speaks, in seconds: long enough to hear
 #: a voice over several sentences, short enough to compare a few voices quickly.

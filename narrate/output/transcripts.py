@@ -1,8 +1,8 @@
 """A chapter's words with their times: WebVTT and SRT transcripts, Podcasting 2.0 chapters.
 
 Pure: a chapter's timeline (where each spoken segment sits in its file, from
-:mod:`narrate.assemble`) and its marks in, text out. The files themselves are written
-next to each MP3 by :mod:`narrate.publish`.
+:mod:`narrate.speech.assemble`) and its marks in, text out. The files themselves are written
+next to each MP3 by :mod:`narrate.output.publish`.
 
 * **WebVTT** (``.vtt``): one cue per spoken segment at its exact time in the audio;
   dialogue cues carry the speaker as a voice span, ``<v Elizabeth>``, which players and
@@ -20,8 +20,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from narrate.model import DIALOGUE, NARRATOR, ChapterMark
-from narrate.spoken import plain
+from narrate.model import DIALOGUE, NARRATOR, ChapterMark, plain
 
 CHAPTERS_VERSION = "1.2.0"
 

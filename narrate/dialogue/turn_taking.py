@@ -114,7 +114,11 @@ def load_weights(text: str | None = None) -> dict[str, float]:
     weights = dict(DEFAULT_WEIGHTS)
     if text is None:
         try:
-            text = resources.files("narrate").joinpath("data/turn_weights.json").read_text("utf-8")
+            text = (
+                resources.files("narrate.dialogue")
+                .joinpath("data/turn_weights.json")
+                .read_text("utf-8")
+            )
         except FileNotFoundError:
             return weights
     learned = json.loads(text)["weights"]

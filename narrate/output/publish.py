@@ -1,11 +1,11 @@
 """What a render writes besides the MP3s, so the book is ready for every way of listening.
 
 Next to each chapter file ``NN - Title.mp3``: its transcript as ``NN - Title.vtt`` and
-``.srt`` and its scenes as ``NN - Title.chapters.json`` (:mod:`narrate.transcripts`),
+``.srt`` and its scenes as ``NN - Title.chapters.json`` (:mod:`narrate.output.transcripts`),
 written with the MP3 and kept with it while it is kept. In the book's folder: the podcast
-feed ``feed.xml`` and the playlist ``playlist.m3u8`` (:mod:`narrate.feed`), written at
+feed ``feed.xml`` and the playlist ``playlist.m3u8`` (:mod:`narrate.output.feed`), written at
 the end of every render from the files as they are, and the read-along page
-``index.html`` (:mod:`narrate.readalong`). Every file is written under a temporary name
+``index.html`` (:mod:`narrate.output.readalong`). Every file is written under a temporary name
 and renamed into place.
 """
 
@@ -19,9 +19,9 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from narrate import feed, readalong, transcripts
-from narrate.files import write_atomically
+from narrate.atomic import write_atomically
 from narrate.model import ChapterMark
+from narrate.output import feed, readalong, transcripts
 
 #: The companions of a chapter file: suffix, and MIME type for the feed.
 TRANSCRIPTS = ((".vtt", "text/vtt"), (".srt", "application/srt"))
@@ -131,7 +131,7 @@ READALONG_NAME = "index.html"
 
 
 def write_readalong(folder: Path, show: feed.Show, tracks: Sequence) -> Path:
-    """Write the read-along page (:mod:`narrate.readalong`) for the chapter files
+    """Write the read-along page (:mod:`narrate.output.readalong`) for the chapter files
     ``tracks``, their cues read back from their WebVTT transcripts."""
     chapters = [
         readalong.PageChapter(

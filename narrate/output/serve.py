@@ -55,7 +55,7 @@ from xml.etree import ElementTree as ET
 from defusedxml import ElementTree as SafeET
 
 from narrate.errors import ConfigError
-from narrate.feed import FEED_NAME, ITUNES, PODCAST
+from narrate.output.feed import FEED_NAME, ITUNES, PODCAST
 
 #: What narrate publishes, by extension, with the type it is served as.
 TYPES = {

@@ -55,14 +55,19 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from narrate.errors import ConfigError, NarrateError
-from narrate.model import FEMALE, MALE, PITCH_RANGE, RATE_RANGE, VOLUME_RANGE, VoiceProfile
-from narrate.spoken import (
-    ABBREVIATIONS,
+from narrate.model import (
     EMPHASIS_CLOSE,
     EMPHASIS_OPEN,
+    FEMALE,
+    MALE,
+    PITCH_RANGE,
+    RATE_RANGE,
+    VOLUME_RANGE,
+    VoiceProfile,
     balanced,
     plain,
 )
+from narrate.speech.text import ABBREVIATIONS
 
 #: Longest piece of text handed to the engine at once: long utterances are the risky case.
 MAX_CHUNK_CHARACTERS = 200
@@ -457,7 +462,7 @@ class Pyttsx3Engine:
 
     #: Longest text spoken as one utterance (see MAX_CHUNK_CHARACTERS).
     max_chunk = MAX_CHUNK_CHARACTERS
-    #: Whether emphasis marks (:data:`narrate.spoken.EMPHASIS_OPEN`) are spoken as
+    #: Whether emphasis marks (:data:`narrate.speech.text.EMPHASIS_OPEN`) are spoken as
     #: emphasis; pyttsx3's drivers take plain text, so they are dropped.
     emphasis = False
 

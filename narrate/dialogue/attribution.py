@@ -27,11 +27,16 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from narrate.casting import speaker_gender
-from narrate.characters import GROUP_NOUNS, HONORIFICS, CharacterIndex, is_subject
-from narrate.letters import LOWER, UPPER
+from narrate.dialogue.characters import (
+    GROUP_NOUNS,
+    HONORIFICS,
+    CharacterIndex,
+    is_subject,
+    speaker_gender,
+)
+from narrate.dialogue.turn_taking import DEFAULT_WEIGHTS, Turn, decide, hint_kind
 from narrate.model import DIALOGUE, FEMALE, MALE, NARRATION, NARRATOR, Segment
-from narrate.turns import DEFAULT_WEIGHTS, Turn, decide, hint_kind
+from narrate.readers.letters import LOWER, UPPER
 
 #: Verbs that introduce or tag speech, in their base form.
 SPEECH_VERBS = set(

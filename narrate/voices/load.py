@@ -3,7 +3,7 @@
 Every problem — YAML syntax, an unknown key, a wrong type, a number out of range — is
 reported with the file, the line, the key and the valid choices, as a
 :class:`~narrate.errors.ConfigError` (exit code 2), before anything is rendered. Whether the
-engine has each voice is checked by :func:`narrate.engine.check_profiles`, using the
+engine has each voice is checked by :func:`narrate.speech.engine.check_profiles`, using the
 locations this module records.
 
 YAML is read with ruamel.yaml's round-trip loader, which builds plain maps, lists and
@@ -68,7 +68,7 @@ class LoadedVoices:
 
 def default_voices_path() -> Path:
     """The voices file shipped inside the package."""
-    return Path(str(resources.files("narrate").joinpath(DEFAULT_NAME)))
+    return Path(str(resources.files("narrate.voices").joinpath(DEFAULT_NAME)))
 
 
 @functools.cache

@@ -21,8 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 
-from narrate.letters import LOWER, UPPER
 from narrate.model import FEMALE, MALE, Character
+from narrate.readers.letters import LOWER, UPPER
 
 HONORIFICS: dict[str, str | None] = {
     "mr": MALE,
@@ -523,7 +523,7 @@ def _join_mister_to_full_name(
 @functools.cache
 def _short_names() -> dict[str, set[str]]:
     """Given name -> the names it may be a short or full form of ("lizzy" <-> "elizabeth")."""
-    text = resources.files("narrate").joinpath("data/diminutives.txt").read_text("utf-8")
+    text = resources.files("narrate.dialogue").joinpath("data/diminutives.txt").read_text("utf-8")
     related: dict[str, set[str]] = defaultdict(set)
     for line in text.splitlines():
         if not line or line.startswith("#"):
@@ -629,7 +629,7 @@ def _cluster_name(members: list[_Entry], surname_owners: Counter) -> str:
 @functools.cache
 def _given_names() -> dict[str, str]:
     """Common given names -> gender, from the list shipped with narrate."""
-    text = resources.files("narrate").joinpath("data/given_names.txt").read_text("utf-8")
+    text = resources.files("narrate.dialogue").joinpath("data/given_names.txt").read_text("utf-8")
     names = {}
     for line in text.splitlines():
         if line and not line.startswith("#"):
@@ -653,3 +653,44 @@ def _vote(votes: Counter) -> str | None:
     if max(male, female) < 1.5 * min(male, female):
         return None
     return MALE if male > female else FEMALE
+
+
+# --- who a speaker is: gender and groups -----------------------------------------------
+
+_FEMALE_NOUNS = set(
+    """
+    woman women lady ladies girl girls mother sister sisters aunt queen princess duchess
+    wife widow maid maids lass lasses madam mistress daughter niece grandmother
+    housekeeper landlady nurse nun witch hostess waitress actress countess baroness
+    """.split()
+)
+_MALE_NOUNS = set(
+    """
+    man men gentleman gentlemen boy boys father brother brothers uncle king prince duke
+    husband son nephew grandfather lad lads fellow fellows sir lord landlord master
+    butler footman footmen fishermen sailors soldiers policeman constable monk priest
+    waiter host actor count baron stranger
+    """.split()
+)
+
+
+def is_group(name: str) -> bool:
+    """ "the girls", "the fishermen", "everyone": a speaker that is several people."""
+    words = name.lower().split()
+    return name.lower() == "everyone" or (
+        len(words) >= 2 and words[0] == "the" and words[-1] in GROUP_NOUNS
+    )
+
+
+def speaker_gender(name: str, character: Character | None) -> str | None:
+    """A speaker's gender: the character's, or the noun of a group or description."""
+    if character is not None and character.gender:
+        return character.gender
+    words = re.findall(r"[a-z]+", name.lower())
+    if words and (words[0] == "the" or len(words) > 1 or name[:1].islower()):
+        noun = words[-1]
+        if noun in _FEMALE_NOUNS:
+            return FEMALE
+        if noun in _MALE_NOUNS:
+            return MALE
+    return None

@@ -4,9 +4,9 @@ A sentence's audio depends only on the words spoken, the voice profile, the engi
 and version) with its sample rate, and how it is made loud and encoded; the key is a hash
 of exactly those (and of the sentence pause, for texts of several sentences). So after a
 casting tweak only the sentences whose voice or words changed are synthesized and encoded
-again, chapters are joined from the cached pieces (:mod:`narrate.assemble`), and an
+again, chapters are joined from the cached pieces (:mod:`narrate.speech.assemble`), and an
 interrupted render picks up where it stopped. Entries are MP3 pieces
-(:class:`narrate.mp3.Piece`) with a small header, written under a temporary name and
+(:class:`narrate.speech.mp3.Piece`) with a small header, written under a temporary name and
 renamed into place, in a per-user cache folder (``platformdirs``) unless ``--cache-dir``
 says otherwise.
 """
@@ -25,7 +25,7 @@ import platformdirs
 
 from narrate.errors import ConfigError
 from narrate.model import VoiceProfile
-from narrate.mp3 import Piece
+from narrate.speech.mp3 import Piece
 
 #: Changes whenever what a cached entry holds changes (trimming, normalisation…).
 FORMAT_VERSION = 3

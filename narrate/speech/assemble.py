@@ -6,8 +6,8 @@ file: after a sentence, when the speaker changes, between paragraphs, at a scene
 after the chapter's title, and at the chapter's end.
 
 Each segment is made loud on its own (EBU R128 / ITU-R BS.1770 loudness, true-peak
-limited, :mod:`narrate.loudness`) and encoded on its own into an MP3 piece
-(:func:`narrate.mp3.encode_piece`), which the speech cache keeps. A chapter is then the
+limited, :mod:`narrate.speech.loudness`) and encoded on its own into an MP3 piece
+(:func:`narrate.speech.mp3.encode_piece`), which the speech cache keeps. A chapter is then the
 pieces joined end to end with frames of silence between them: the pauses. So a chapter
 is never held as PCM, making one from cached pieces costs no encoding, and after a
 casting tweak only the changed segments are synthesized and encoded.
@@ -28,8 +28,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from narrate.cache import SpeechCache, speech_key
-from narrate.engine import Engine, is_speakable, split_text
 from narrate.errors import ConfigError, NarrateError
 from narrate.model import (
     Cast,
@@ -40,6 +38,8 @@ from narrate.model import (
     Segment,
     VoiceProfile,
 )
+from narrate.speech.cache import SpeechCache, speech_key
+from narrate.speech.engine import Engine, is_speakable, split_text
 
 with warnings.catch_warnings():
     # pydub looks for ffmpeg at import and warns when there is none; narrate never asks
@@ -49,7 +49,8 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message=".*audioop", category=DeprecationWarning)
     from pydub import AudioSegment
 
-from narrate.mp3 import (
+from narrate.model import balanced, plain
+from narrate.speech.mp3 import (
     DECODER_DELAY,
     DEFAULT_BITRATE,
     DEFAULT_QUALITY,
@@ -61,7 +62,7 @@ from narrate.mp3 import (
     silent_frames,
     write_mp3,
 )
-from narrate.spoken import balanced, plain, sentences, spoken_text
+from narrate.speech.text import sentences, spoken_text
 
 #: Loudness every chapter must have in the finished MP3 (LUFS), and its true-peak ceiling.
 TARGET_LUFS = -19.0
@@ -346,7 +347,7 @@ def make_piece(
     cache holds. A piece of no frames when there is nothing to hear."""
     # Imported here: loudness needs scipy, which a render that only joins cached pieces
     # (or leaves the pieces to worker processes) need not load.
-    from narrate import loudness
+    from narrate.speech import loudness
 
     try:
         pcm = speak(text, profile, sentence_pause, engine)

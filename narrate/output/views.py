@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from narrate.model import NARRATOR, Script, Segment
-from narrate.spoken import plain, shown, spoken_text
+from narrate.model import NARRATOR, Script, Segment, plain, shown
+from narrate.speech.text import spoken_text
 
 
 def records(script: Script, spoken: bool = False) -> Iterator[dict]:

@@ -14,7 +14,13 @@ from __future__ import annotations
 import functools
 import re
 
-from narrate.model import Pronunciations, Segment
+from narrate.model import (
+    EMPHASIS_CLOSE,
+    EMPHASIS_OPEN,
+    Pronunciations,
+    Segment,
+    balanced,
+)
 
 _ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000}
 _HEADING_NUMBER = re.compile(
@@ -44,51 +50,6 @@ def roman_to_int(numeral: str) -> int | None:
         following = _ROMAN_VALUES[numeral[index + 1]] if index + 1 < len(numeral) else 0
         total += -value if value < following else value
     return total if total > 0 else None
-
-
-#: Where emphasis (italics) begins and ends in a text: private-use characters, put there by
-#: the readers (``<em>``, Markdown's ``*word*``) and by :func:`speakable` (plain text's
-#: ``_word_``), turned into SSML ``<emphasis>`` by engines that can and dropped by others.
-EMPHASIS_OPEN = "\ue000"
-EMPHASIS_CLOSE = "\ue001"
-
-
-def plain(text: str) -> str:
-    """``text`` without emphasis marks: what is shown, never what is said."""
-    return text.replace(EMPHASIS_OPEN, "").replace(EMPHASIS_CLOSE, "")
-
-
-def shown(text: str) -> str:
-    """Spoken text for people to read: emphasis as ``*word*``."""
-    return text.replace(EMPHASIS_OPEN, "*").replace(EMPHASIS_CLOSE, "*")
-
-
-def balanced(text: str) -> str:
-    """A piece of text cut from a longer one, its emphasis marks paired again: an
-    emphasis left open is closed at its end; one closed without opening (it began before
-    the cut) is opened where the piece, or the last emphasis in it, ends; nested marks
-    are merged."""
-    out: list[str] = []
-    depth = 0
-    for character in text:
-        if character == EMPHASIS_OPEN:
-            if depth == 0:
-                out.append(character)
-            depth += 1
-        elif character == EMPHASIS_CLOSE:
-            if depth == 0:
-                last_close = max((i for i, c in enumerate(out) if c == EMPHASIS_CLOSE), default=-1)
-                out.insert(last_close + 1, EMPHASIS_OPEN)
-                out.append(character)
-            else:
-                depth -= 1
-                if depth == 0:
-                    out.append(character)
-        else:
-            out.append(character)
-    if depth > 0:
-        out.append(EMPHASIS_CLOSE)
-    return "".join(out)
 
 
 def speakable(text: str, heading: bool = False) -> str:

@@ -34,8 +34,8 @@ from pathlib import Path
 import lameenc
 import numpy as np
 
+from narrate.atomic import write_atomically
 from narrate.errors import EXIT_USAGE, NarrateError
-from narrate.files import write_atomically
 
 #: Layer III bitrates in kbit/s, in header index order (index 0, "free", is not used).
 MPEG1_BITRATES = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
