@@ -7,41 +7,36 @@ From Python::
     result = narrate.render("story.txt", out="out")  # OUT/<Author>/<Title>/NN - ….mp3
     narrate.cast("story.txt")                        # write ./voices.yaml to edit
     sample = narrate.preview("Mara", "story.txt")   # ./preview-Mara Penhallow.mp3
+
+The four are :mod:`narrate.pipeline`'s own functions, with their full signatures; the
+pipeline is imported on first use, so ``import narrate`` (and the command line's start)
+stays light.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
 from narrate.errors import ConfigError, NarrateError
 
+if TYPE_CHECKING:
+    from narrate.pipeline import cast, preview, render, script
 
-def script(path, **options):
-    """Read, attribute and cast a story; see :func:`narrate.pipeline.script`."""
-    from narrate.pipeline import script as _script
-
-    return _script(path, **options)
+_PIPELINE = ("cast", "preview", "render", "script")
 
 
-def render(path, **options):
-    """Render a story to tagged MP3 chapters; see :func:`narrate.pipeline.render`."""
-    from narrate.pipeline import render as _render
+def __getattr__(name: str):
+    if name in _PIPELINE:
+        from narrate import pipeline
 
-    return _render(path, **options)
-
-
-def cast(path, **options):
-    """Give a story's speakers voices in the voices file; see :func:`narrate.pipeline.cast`."""
-    from narrate.pipeline import cast as _cast
-
-    return _cast(path, **options)
+        return getattr(pipeline, name)
+    raise AttributeError(f"module 'narrate' has no attribute {name!r}")
 
 
-def preview(character, path=None, **options):
-    """Speak a few lines in one character's voice; see :func:`narrate.pipeline.preview`."""
-    from narrate.pipeline import preview as _preview
-
-    return _preview(character, path, **options)
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_PIPELINE])
 
 
 __all__ = ["ConfigError", "NarrateError", "__version__", "cast", "preview", "render", "script"]

@@ -572,21 +572,23 @@ class _Progress:
         self.started = time.monotonic()
         self.last = 0.0
 
-    def update(self, event: str, value: int, total: int) -> None:
-        if event == "book":
-            self.book_total = total
-        elif event == "chapter":
-            self.chapter, self.chapter_total, self.in_chapter = value, total, 0
-        elif event == "segment":
-            self.done += value
-            self.in_chapter += value
-        elif event == "written" and not self.tty:
+    def update(self, event) -> None:
+        from narrate.progress import BookPlanned, ChapterPlanned, ChapterWritten, SegmentsSpoken
+
+        if isinstance(event, BookPlanned):
+            self.book_total = event.segments
+        elif isinstance(event, ChapterPlanned):
+            self.chapter, self.chapter_total, self.in_chapter = event.chapter, event.segments, 0
+        elif isinstance(event, SegmentsSpoken):
+            self.done += event.count
+            self.in_chapter += event.count
+        elif isinstance(event, ChapterWritten) and not self.tty:
+            elapsed = time.monotonic() - self.started
             click.echo(
-                f"chapter {value}/{total} written ({time.monotonic() - self.started:.1f} s)",
-                err=True,
+                f"chapter {event.chapter}/{event.chapters} written ({elapsed:.1f} s)", err=True
             )
         now = time.monotonic()
-        if self.tty and (now - self.last > 0.1 or event != "segment"):
+        if self.tty and (now - self.last > 0.1 or not isinstance(event, SegmentsSpoken)):
             self.last = now
             overall = self.done / max(1, self.book_total)
             chapter = self.in_chapter / max(1, self.chapter_total)

@@ -25,6 +25,12 @@ NARRATOR = "narrator"
 NARRATION = "narration"
 DIALOGUE = "dialogue"
 
+
+def primary_language(code: str) -> str:
+    """The main language of a language tag, lower case: "en" for "en-GB", "en_US" or "EN"."""
+    return code.replace("_", "-").split("-")[0].lower()
+
+
 FEMALE = "female"
 MALE = "male"
 NEUTRAL = "neutral"

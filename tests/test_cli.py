@@ -234,12 +234,12 @@ def test_errors_without_debug_have_no_traceback(tmp_path):
 
 
 def test_ctrl_c_exits_130_with_one_line(runner, short_story, tmp_path, monkeypatch):
-    import narrate.pipeline
+    import narrate.output.chapter_files
 
     def interrupt(path, tags):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(narrate.pipeline, "write_tags", interrupt)
+    monkeypatch.setattr(narrate.output.chapter_files, "write_tags", interrupt)
     out = tmp_path / "out"
     message = one_line_error(run(runner, "render", short_story, "--out", out, "-q"), 130)
     assert "interrupted" in message

@@ -158,11 +158,11 @@ def faulty_story(tmp_path: Path, trouble: str) -> Path:
 def test_an_engine_that_keeps_failing_stops_the_render_naming_the_chapter_and_line(
     tmp_path, monkeypatch, jobs
 ):
-    import narrate.pipeline
+    import narrate.output.chapter_files
     from narrate.errors import NarrateError
     from narrate.speech.engine import get_engine
 
-    monkeypatch.setattr(narrate.pipeline, "MIN_PARALLEL_TASKS", 0)
+    monkeypatch.setattr(narrate.output.chapter_files, "MIN_PARALLEL_TASKS", 0)
     monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))
     engine = get_engine("tone_engine:FaultyEngine")
     with pytest.raises(NarrateError) as raised:

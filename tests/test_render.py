@@ -249,11 +249,11 @@ def test_a_file_with_nothing_to_read_is_a_usage_error(tmp_path):
 
 
 def test_an_interrupted_render_leaves_no_partial_mp3(tmp_path, monkeypatch):
-    import narrate.pipeline
+    import narrate.output.chapter_files
 
     story = tmp_path / "two.txt"
     story.write_text("Chapter 1\n\nOne.\n\nChapter 2\n\nTwo.\n", encoding="utf-8")
-    real_write_tags = narrate.pipeline.write_tags
+    real_write_tags = narrate.output.chapter_files.write_tags
     calls = []
 
     def interrupt_on_second(path, tags):
@@ -262,7 +262,7 @@ def test_an_interrupted_render_leaves_no_partial_mp3(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         real_write_tags(path, tags)
 
-    monkeypatch.setattr(narrate.pipeline, "write_tags", interrupt_on_second)
+    monkeypatch.setattr(narrate.output.chapter_files, "write_tags", interrupt_on_second)
     with pytest.raises(KeyboardInterrupt):
         narrate.render(story, out=tmp_path / "out", jobs=1)  # the patch is in this process
     files = sorted(p.name for p in (tmp_path / "out").rglob("*") if p.is_file())

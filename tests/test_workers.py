@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import narrate
-import narrate.pipeline
+import narrate.output.chapter_files
 from narrate.speech.engine import get_engine
 
 STORY = """Title: Two Rooms
@@ -36,7 +36,7 @@ The rain went on all afternoon.
 
 @pytest.fixture(autouse=True)
 def _workers_even_for_a_short_story(monkeypatch):
-    monkeypatch.setattr(narrate.pipeline, "MIN_PARALLEL_TASKS", 0)
+    monkeypatch.setattr(narrate.output.chapter_files, "MIN_PARALLEL_TASKS", 0)
 
 
 @pytest.fixture(scope="module")
@@ -70,13 +70,13 @@ def test_parallel_and_serial_renders_make_identical_files(story, tmp_path, monke
     difference is the pipeline's: ordering, joining, loudness, encoding, tags."""
     tone = get_engine("tone_engine:ToneEngine")
     runs = []
-    real = narrate.pipeline.run_in_workers
+    real = narrate.output.chapter_files.run_in_workers
 
     def counted(tasks, *args, **kwargs):
         runs.append(len(tasks))
         return real(tasks, *args, **kwargs)
 
-    monkeypatch.setattr(narrate.pipeline, "run_in_workers", counted)
+    monkeypatch.setattr(narrate.output.chapter_files, "run_in_workers", counted)
     parallel = narrate.render(
         story, out=tmp_path / "p", cache_dir=tmp_path / "pc", jobs=2, engine=tone
     )

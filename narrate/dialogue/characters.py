@@ -17,11 +17,11 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 
-from narrate.model import FEMALE, MALE, Character
+from narrate.model import FEMALE, MALE, NARRATOR, Character
 from narrate.readers.letters import LOWER, UPPER
 
 HONORIFICS: dict[str, str | None] = {
@@ -694,3 +694,25 @@ def speaker_gender(name: str, character: Character | None) -> str | None:
         if noun in _MALE_NOUNS:
             return MALE
     return None
+
+
+def speaking_characters(
+    lines: Mapping[str, int], known: Mapping[str, Character]
+) -> list[Character]:
+    """The speakers (name -> quotes), biggest parts first, with what the character finder
+    knows of them, their gender and whether they are a group."""
+    characters = []
+    for name, count in sorted(lines.items(), key=lambda item: (-item[1], item[0])):
+        if name == NARRATOR:
+            continue
+        base = known.get(name)
+        characters.append(
+            Character(
+                name=name,
+                aliases=base.aliases if base else (),
+                gender=speaker_gender(name, base),
+                group=base is None and is_group(name),
+                lines=count,
+            )
+        )
+    return characters

@@ -20,7 +20,7 @@ import bisect
 import re
 from dataclasses import dataclass, replace
 
-from narrate.model import DIALOGUE, NARRATION, Book, Paragraph, Segment
+from narrate.model import DIALOGUE, NARRATION, Book, Paragraph, Segment, primary_language
 
 DOUBLE = "double"
 SINGLE = "single"
@@ -36,7 +36,7 @@ _INWARD_CLOSE = "\u201c\u00ab\u300d\u300f"  # “ « 」 』
 
 def double_marks(language: str = "en") -> tuple[str, str]:
     """The opening and closing double quote marks of a book's language (besides ")."""
-    if language.split("-")[0].lower() in _INWARD_LANGUAGES:
+    if primary_language(language) in _INWARD_LANGUAGES:
         return _INWARD_OPEN, _INWARD_CLOSE
     return _OPEN_DOUBLE, _CLOSE_DOUBLE
 
@@ -204,7 +204,7 @@ def uses_dash_dialogue(book: Book, paragraphs: list[Paragraph]) -> bool:
     dashed = sum(1 for paragraph in paragraphs if _DASH_LINE.match(paragraph.text))
     if dashed == 0:
         return False
-    if book.language.split("-")[0].lower() != "en":
+    if primary_language(book.language) != "en":
         return True
     marks = sum(book.source.count(c) for c in '"' + _OPEN_DOUBLE + _CLOSE_DOUBLE)
     return dashed >= 5 and dashed > marks

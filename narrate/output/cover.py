@@ -13,6 +13,8 @@ import colorsys
 import hashlib
 import io
 
+from narrate.model import Book
+
 SIZE = 1400
 _MARGIN = 120
 
@@ -90,3 +92,13 @@ def _wrap(draw, words: list[str], font, width: int) -> list[str]:
         else:
             lines.append(word)
     return lines
+
+
+def book_cover(given: tuple[bytes, str] | None, book: Book) -> tuple[bytes, str]:
+    """The cover of a render (image bytes, MIME type): the one given, else the book's own
+    (an EPUB's), else one drawn from its title and author."""
+    if given is not None:
+        return given
+    if book.cover:
+        return book.cover, book.cover_mime
+    return generated_cover(book.title, book.author), "image/jpeg"

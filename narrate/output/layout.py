@@ -11,11 +11,13 @@ import re
 import unicodedata
 from pathlib import Path
 
-#: Longest name in UTF-8 bytes: file systems allow 255, the track number and ".mp3" and a
-#: temporary-file prefix need some of that.
+from narrate.errors import ConfigError
+
 #: The output folder when none is given.
 DEFAULT_OUT = "out"
 
+#: Longest name in UTF-8 bytes: file systems allow 255, the track number and ".mp3" and a
+#: temporary-file prefix need some of that.
 _MAX_NAME_BYTES = 180
 _RESERVED = {
     "con",
@@ -57,3 +59,15 @@ def track_name(number: int, total: int, title: str) -> str:
 
 
 TRACK_PATTERN = re.compile(r"^\d{2,} - .+\.mp3$")
+
+
+def make_folder(folder: Path) -> Path:
+    """``folder``, created with its parents if need be; ConfigError (one line) if it
+    cannot be."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(
+            f"{folder}: cannot create the folder: {error.strerror or error}"
+        ) from None
+    return folder

@@ -20,7 +20,7 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from narrate.atomic import write_atomically
-from narrate.model import ChapterMark
+from narrate.model import Book, ChapterMark, primary_language
 from narrate.output import feed, readalong, transcripts
 
 #: The companions of a chapter file: suffix, and MIME type for the feed.
@@ -156,3 +156,20 @@ def _first_published(feed_path: Path) -> datetime:
         channel = ET.parse(feed_path).getroot().find("channel")
         return parsedate_to_datetime(channel.findtext("pubDate"))
     return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def write_extras(
+    folder: Path,
+    book: Book,
+    cover: tuple[bytes, str],
+    files: Sequence,
+    base_url: str | None = None,
+) -> None:
+    """What every way of listening needs besides the audio and its transcripts: the cover
+    file, the podcast feed and playlist of ``files`` (links under ``base_url``, else
+    relative), and the read-along page."""
+    cover_name = write_cover(folder, cover)
+    language = primary_language(book.language) or "en"
+    show = feed.Show(book.title, book.author, book.description, language, cover_name)
+    write_feed(folder, show, files, base_url)
+    write_readalong(folder, show, files)

@@ -35,7 +35,7 @@ from mutagen.id3 import (
 )
 
 from narrate.errors import EXIT_USAGE, NarrateError
-from narrate.model import ChapterMark
+from narrate.model import ChapterMark, Script, primary_language
 
 #: The most child elements one CTOC frame can list (its entry count is one byte).
 MAX_TOC_ENTRIES = 255
@@ -381,3 +381,32 @@ def read_made_from(path: str | Path) -> str | None:
         return None
     frames = tags.getall(f"TXXX:{MADE_FROM}")
     return str(frames[0].text[0]) if frames and frames[0].text else None
+
+
+#: ISO 639-2 codes (ID3's TLAN) of the languages narrate reads; others are tagged English.
+_ISO_639_2 = {"en": "eng", "fr": "fra", "de": "deu", "es": "spa", "it": "ita"}
+
+
+def book_tags(
+    book_script: Script,
+    cover: tuple[bytes, str] | None,
+    series: str | None = None,
+    series_part: str | None = None,
+) -> TrackTags:
+    """The tags of the book as one file; a chapter's are these with its title and number
+    (the chapter marks come with the audio)."""
+    book = book_script.book
+    return TrackTags(
+        title=book.title,
+        album=book.title,
+        author=book.author,
+        narrator=f"narrate ({book_script.cast.narrator.voice})",
+        track=1,
+        total_tracks=1,
+        description=book.description,
+        language=_ISO_639_2.get(primary_language(book.language), "eng"),
+        series=series or book.series,
+        series_part=series_part or book.series_part,
+        cover=cover[0] if cover else None,
+        cover_mime=cover[1] if cover else "image/jpeg",
+    )

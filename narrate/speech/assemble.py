@@ -35,6 +35,7 @@ from narrate.model import (
     ChapterMark,
     Pauses,
     Pronunciations,
+    Script,
     Segment,
     VoiceProfile,
 )
@@ -112,6 +113,45 @@ class Encoding:
 
 
 @dataclass(frozen=True)
+class Performance:
+    """How a script is read aloud: who sounds like what, the pauses, how names are said,
+    and how the speech is encoded. With the segments and the engine, all a chapter's
+    audio is made from."""
+
+    cast: Cast
+    pauses: Pauses
+    pronunciations: Pronunciations = ()
+    encoding: Encoding = Encoding()
+
+    @classmethod
+    def of(cls, script: Script, encoding: Encoding = Encoding()) -> Performance:
+        """How ``script`` is read: its cast, pauses and pronunciations, so encoded."""
+        return cls(script.cast, script.pauses, script.pronunciations, encoding)
+
+
+@dataclass(frozen=True)
+class SpokenPart:
+    """One piece a segment is spoken in: its words, its voice and its speech cache key."""
+
+    text: str
+    profile: VoiceProfile
+    key: str
+
+
+def spoken_parts(
+    chapter: Chapter, segment: Segment, performance: Performance, engine: Engine
+) -> tuple[str, list[SpokenPart]]:
+    """What a segment says, and the pieces it is spoken (and cached) in."""
+    text = spoken_text(segment, chapter.title, performance.pronunciations)
+    profile = performance.cast.profile_for(segment.speaker)
+    pauses, encoding = performance.pauses, performance.encoding
+    return text, [
+        SpokenPart(part, profile, segment_key(part, profile, pauses, engine, encoding))
+        for part in parts(text)
+    ]
+
+
+@dataclass(frozen=True)
 class ChapterAudio:
     """A chapter laid out as MP3: its frames (pieces and silences, to join), where its
     scenes and segments are, and its length as gapless players play it."""
@@ -157,18 +197,16 @@ def scene_title(chapter: Chapter, scene: int) -> str:
 def assemble_chapter(
     chapter: Chapter,
     segments: Sequence[Segment],
-    cast: Cast,
-    pauses: Pauses,
+    performance: Performance,
     engine: Engine,
     progress: Callable[[int], None] | None = None,
-    pronunciations: Pronunciations = (),
     cache: SpeechCache | None = None,
-    encoding: Encoding = Encoding(),
 ) -> ChapterAudio:
-    """Lay out a chapter's segments as MP3 pieces with silent frames between, saying the
-    words of ``pronunciations`` as the voices file says. Pieces found in ``cache`` are not
-    made again; what is made is added to it."""
+    """Lay out a chapter's segments as MP3 pieces with silent frames between, read as
+    ``performance`` says. Pieces found in ``cache`` are not made again; what is made is
+    added to it. ``progress(1)`` is called as each segment is spoken."""
     cache = cache or SpeechCache(None)
+    pauses, encoding = performance.pauses, performance.encoding
     rate = engine.sample_rate
     per_frame = frame_samples(rate, encoding.bitrate)
     lead = ENCODER_DELAY + DECODER_DELAY
@@ -201,17 +239,15 @@ def assemble_chapter(
             add(silent_frames(count, rate, encoding.bitrate, frames, size), count)
 
     for segment in segments:
-        text = spoken_text(segment, chapter.title, pronunciations)
+        text, pieces = spoken_parts(chapter, segment, performance, engine)
         if progress is not None:
             progress(1)
         start = None
-        for part in parts(text):
+        for part in pieces:
             try:
-                piece = segment_piece(
-                    part, cast.profile_for(segment.speaker), pauses, engine, cache, encoding
-                )
+                piece = cached_piece(part, pauses.sentence, engine, cache, encoding)
             except NarrateError as error:
-                raise with_place(error, chapter.number, part) from None
+                raise with_place(error, chapter.number, part.text) from None
             if not piece.frames:
                 continue
             pause(
@@ -279,23 +315,16 @@ def segment_key(
 
 
 def chapter_key(
-    chapter: Chapter,
-    segments: Sequence[Segment],
-    cast: Cast,
-    pauses: Pauses,
-    engine: Engine,
-    pronunciations: Pronunciations = (),
-    encoding: Encoding = Encoding(),
+    chapter: Chapter, segments: Sequence[Segment], performance: Performance, engine: Engine
 ) -> str:
     """A hash of everything a chapter's audio is made from: each segment's speech key, in
     order, where the speaker changes and the pauses. Equal keys, equal audio."""
     digest = hashlib.sha256()
-    digest.update(repr((encoding.describe(), pauses)).encode())
+    digest.update(repr((performance.encoding.describe(), performance.pauses)).encode())
     for segment in segments:
-        text = spoken_text(segment, chapter.title, pronunciations)
-        for part in parts(text):
-            key = segment_key(part, cast.profile_for(segment.speaker), pauses, engine, encoding)
-            digest.update(f"{key} {segment.speaker} {segment.paragraph} {segment.scene}".encode())
+        for part in spoken_parts(chapter, segment, performance, engine)[1]:
+            place = f"{segment.speaker} {segment.paragraph} {segment.scene}"
+            digest.update(f"{part.key} {place}".encode())
     return digest.hexdigest()
 
 
@@ -319,20 +348,18 @@ def parts(text: str) -> list[str]:
     return pieces
 
 
-def segment_piece(
-    text: str,
-    profile: VoiceProfile,
-    pauses: Pauses,
+def cached_piece(
+    part: SpokenPart,
+    sentence_pause: float,
     engine: Engine,
     cache: SpeechCache,
     encoding: Encoding = Encoding(),
 ) -> Piece:
-    """A text's speech as an MP3 piece: from the cache, or made and cached."""
-    key = segment_key(text, profile, pauses, engine, encoding)
-    piece = cache.get(key)
+    """A part's speech as an MP3 piece: from the cache, or made and cached."""
+    piece = cache.get(part.key)
     if piece is None:
-        piece = make_piece(text, profile, pauses.sentence, engine, encoding)
-        cache.put(key, piece)
+        piece = make_piece(part.text, part.profile, sentence_pause, engine, encoding)
+        cache.put(part.key, piece)
     return piece
 
 

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from narrate.errors import ConfigError, NarrateError
 from narrate.model import VoiceProfile
@@ -164,3 +165,25 @@ def make_batch(cache_folder: str, engine: str, batch: list[SpeechTask]) -> int:
             raise with_place(error, task.chapter, task.text) from None
         cache.put(task.key, piece)
     return len(batch)
+
+
+# --- who makes the missing speech ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Workers:
+    """Who makes the speech a render lacks besides its own process: ``jobs`` local worker
+    processes, or ``executor``; each makes its own engine by the name ``engine``."""
+
+    jobs: int
+    engine: str
+    executor: Executor | None = None
+
+
+def workers_for(engine: Any, jobs: int, executor: Executor | None) -> Workers | None:
+    """The workers of a render with ``engine``: none when it was not made by name (a
+    worker makes its own engine by that name), or for one job and no executor."""
+    name = getattr(engine, "spec", None)
+    if name is None or (jobs <= 1 and executor is None):
+        return None
+    return Workers(jobs, name, executor)

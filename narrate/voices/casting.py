@@ -191,3 +191,23 @@ def count_lines(segments: Iterable[Segment]) -> Counter:
             seen.add(segment.quote)  # type: ignore[arg-type]
             counts[segment.speaker] += 1
     return counts
+
+
+def named_as_in_file(
+    segments: Iterable[Segment], config: VoicesConfig, characters: Mapping[str, Character]
+) -> list[Segment]:
+    """The segments with each speaker the voices file lists under another name or alias
+    given that name."""
+    renamed: dict[str, str | None] = {}
+    result = []
+    for segment in segments:
+        if not segment.is_dialogue or segment.speaker == NARRATOR:
+            result.append(segment)
+            continue
+        if segment.speaker not in renamed:
+            character = characters.get(segment.speaker)
+            aliases = character.aliases if character else ()
+            renamed[segment.speaker] = configured_name(config, segment.speaker, aliases)
+        name = renamed[segment.speaker]
+        result.append(replace(segment, speaker=name) if name else segment)
+    return result
