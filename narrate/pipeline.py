@@ -1,10 +1,10 @@
-"""The pipeline, top to bottom: read → segment → attribute → cast → synthesize →
-assemble → encode and tag.
+"""The pipeline, stage by stage: read (``readers``) → who speaks (``dialogue``) → cast
+(``voices``) → speak (``speech``) → files (``output``).
 
-:func:`script` stops before synthesis (what ``narrate script`` prints); :func:`render`
-goes all the way to tagged MP3 files; :func:`preview` speaks a few lines in one
-character's voice, cast as a render would cast it. All work from Python as well as from
-the command line, which is a thin shell over them.
+:func:`script` stops before the speech (what ``narrate script`` prints); :func:`render`
+goes all the way to tagged MP3 files; :func:`cast` writes the voices file; :func:`preview`
+speaks a few lines in one character's voice, cast as a render would cast it. The command
+line is a thin shell over them.
 """
 
 from __future__ import annotations

@@ -1,19 +1,21 @@
 """Speaker attribution: who says each quotation.
 
-Pure. A sequence of small passes over the quotations, in order of how sure they are; each
-pass fills in the quotes the earlier ones left open, and records why it chose a speaker:
+Pure. Small passes over the quotations, surest first; each fills in what the earlier ones
+left open and records why it chose a speaker (``reason``, shown by ``--explain``):
 
-1. ``explicit``: a speech tag next to the quote — ``said Spike``, ``Spike chided``,
-   ``Dawn piped in``, ``Mara said, "…"``, ``he said`` (the pronoun resolved to the last
-   person of that gender), ``one of the girls asked`` (a group).
-2. ``beat``: the paragraph's acting character — the subject of the sentence next to the
-   quote (``Spike squeezed her hand gently. "Me, too."``), or the one perceived
-   (``Buffy heard Spike chuckle.``).
-3. ``paragraph``: another quote of the same paragraph already has a speaker.
-4. ``turns``: in a run of quote paragraphs, speakers alternate (quote n is spoken by the
-   speaker of quote n-2), with the addressee named in a vocative (``"Thank you, Spike"``:
-   not Spike) being the next to speak.
-5. ``nearest``: the nearest character named before the quote who is not its addressee.
+1. ``explicit``: a speech tag — ``said Spike``, ``Spike chided``, ``Mara said, "…"``,
+   ``said the Hatter``, ``one of the girls asked`` (a group), ``he said`` (the pronoun
+   resolved), or a sentence ending in a speech verb right before the quote.
+2. ``beat``: the acting character of the sentence beside the quote in its paragraph
+   (``Spike squeezed her hand. "Me, too."``), or the one heard (``Buffy heard Spike
+   chuckle.``).
+3. ``previous paragraph``: a quote opening its paragraph right after narration: the one
+   who acted last there.
+4. A first-person narrator is named by what the others call them, and their quotes
+   merged under that name.
+5. ``turns``: each conversation's open quotes decided together by
+   :mod:`narrate.dialogue.turn_taking`.
+6. ``nearest``: the last person named before the quote who is not its addressee.
 
 The rules come from how English prose marks speech, not from any particular book.
 """

@@ -11,7 +11,7 @@ consecutive speakers (a second-order Viterbi search), so a sure quote anywhere i
 exchange informs every quote around it, backwards as well as forwards.
 
 The weights are set by hand (``DEFAULT_WEIGHTS``). ``benchmarks/train_turns.py`` learns
-them from annotated novels instead and writes ``data/turn_weights.json``, which is used
+them from annotated novels instead and writes ``dialogue/data/turn_weights.json``, used
 when present; so far learned weights do worse than these on novels left out of the
 learning, so none are shipped.
 """
