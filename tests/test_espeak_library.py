@@ -22,7 +22,8 @@ from click.testing import CliRunner
 
 import narrate
 from narrate.cli import main
-from narrate.speech.engine import OWN, get_engine
+from narrate.speech.engine import get_engine
+from narrate.speech.espeak import OWN, espeak_rate
 from narrate.voices.load import default_voices_path, load_voices
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -280,3 +281,10 @@ def test_the_render_summary_names_the_library(tmp_path):
     if sys.platform.startswith("linux"):
         assert engine.library.origin == OWN
         assert str(wheel_folder()) in line
+
+
+def test_the_rate_asked_is_the_rate_heard():
+    # espeak-ng speaks 1.2 times faster than its setting; it takes nothing below 80.
+    assert espeak_rate(175) == 146
+    assert espeak_rate(240) == 200
+    assert espeak_rate(80) == 80

@@ -1,12 +1,24 @@
-"""Tests of what the engine is given to say: speakable text and sentences."""
+"""Tests of what the engine is given to say: speakable text, sentences and chunks."""
 
 from __future__ import annotations
 
 import pytest
 
-from narrate.speech.text import roman_to_int, sentences, speakable
+from narrate.speech.text import (
+    MAX_CHUNK_CHARACTERS,
+    is_speakable,
+    roman_to_int,
+    sentences,
+    speakable,
+    split_text,
+)
 
 DASH = "\u2014"
+PROSE = (
+    "It was late in the afternoon when the rain finally stopped, and the street outside the "
+    "old bookshop filled with people who had been waiting under awnings and in doorways. "
+    "Martha watched them from behind the counter and wondered how many of them would come in."
+)
 
 
 def test_speakable_joins_wrapped_lines_and_collapses_space():
@@ -133,3 +145,23 @@ def test_a_sentence_without_end_is_made_in_bounded_pieces():
     pieces = parts(endless)
     assert all(len(piece) <= PART_CHARACTERS for piece in pieces)
     assert " ".join(pieces).split() == endless.split()
+
+
+def test_split_text_prefers_sentence_then_clause_boundaries() -> None:
+    text = PROSE + " " + "and then, " * 40 + "the end."
+    chunks = split_text(text)
+    assert all(len(chunk) <= MAX_CHUNK_CHARACTERS for chunk in chunks)
+    assert " ".join(chunks).split() == text.split()
+    assert chunks[0].endswith("doorways.")
+    assert all(chunk.endswith((".", ",")) for chunk in chunks)
+    assert split_text("Mr. Smith said no. " * 20)[0].startswith("Mr. Smith said no.")
+    assert not any(chunk == "Mr." for chunk in split_text("Mr. Smith said no. " * 20))
+    unbroken = "x" * 450
+    assert [len(chunk) for chunk in split_text(unbroken)] == [200, 200, 50]
+
+
+def test_is_speakable() -> None:
+    assert is_speakable("Hi")
+    assert is_speakable("42")
+    assert is_speakable("$")
+    assert not is_speakable("... — “” !?")

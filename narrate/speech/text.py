@@ -1,18 +1,24 @@
-"""What the speech engine is given to read: a segment's text made speakable.
+"""What the speech engine is given to read: a segment's text made speakable, and cut.
 
 Pure. The script keeps the text as written; this module makes the words the engine says:
 lines joined, typographic emphasis (``_word_``, ``*word*``) dropped, Gutenberg's ``--``
 dashes made pauses, Roman chapter numbers made numbers, shouted ALL-CAPS words made plain
 words so the engine does not spell them out, names said as the voices file's
-``pronunciations`` say; and it splits text into sentences so the assembler can put a pause
-after each. :func:`spoken_text` is the one place a segment becomes speech, so the audio and
-``narrate script --spoken`` always agree.
+``pronunciations`` say. :func:`spoken_text` is the one place a segment becomes speech, so
+the audio and ``narrate script --spoken`` always agree.
+
+It also cuts text: :func:`sentences` for the assembler, which puts a pause after each, and
+:func:`split_text` for engines, which speak at most so many characters at once. The two
+find sentence ends by different rules (see :func:`split_text`); both decide what is
+spoken and the speech cache's keys, so neither may change without re-making every book.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import unicodedata
+from collections.abc import Iterable
 
 from narrate.model import (
     EMPHASIS_CLOSE,
@@ -33,6 +39,8 @@ ABBREVIATIONS = frozenset(
     vs ave
     """.split()
 )
+# sentences()' sentence end: . ! ? or … (and closing quotes) before a space and a capital or
+# digit, so "wait... and then" stays one sentence (split_text's rule is looser).
 _SENTENCE_BREAK = re.compile(
     r"(?<=[.!?\u2026])(?P<closing>['\"\u2019\u201d)\]]*)\s+(?=['\"\u2018\u201c(\[]?[A-Z0-9])"
 )
@@ -133,3 +141,77 @@ def sentences(text: str) -> list[str]:
         start = match.end()
     pieces.append(text[start:].strip())
     return [balanced(p) for p in pieces if p]
+
+
+def is_speakable(text: str) -> bool:
+    """Whether ``text`` has anything to say: a letter, digit or symbol, not just punctuation."""
+    return any(unicodedata.category(character)[0] in "LNS" for character in text)
+
+
+#: Longest piece of text an engine is handed at once unless it says otherwise: long
+#: utterances are the risky case (see :mod:`narrate.speech.pyttsx3_engine`).
+MAX_CHUNK_CHARACTERS = 200
+
+# split_text's sentence end: any run of . ! ? … (and closing quotes) before a space, whatever
+# follows. Unlike sentences(), which wants a capital or digit next: a chunk may end at
+# "wait... and", since it only has to be a place where a pause does no harm.
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’»)\]]*\s+")
+# Commas and colons only count before a space, so "1,000" and "10:30" stay whole.
+_CLAUSE_END = re.compile(r"[;:,]+[\"'”’»)\]]*\s+|\s*[—–]+\s*")
+_SPACE = re.compile(r"\s+")
+
+
+def split_text(text: str, limit: int = MAX_CHUNK_CHARACTERS) -> list[str]:
+    """Cut text into chunks of at most ``limit`` characters, stripped and non-empty.
+
+    Cuts fall between sentences where possible, then after ``; : ,`` and dashes, then
+    between words; whole words longer than ``limit`` are cut anywhere.
+    """
+    return [chunk.strip() for chunk in _split(text, limit, 0) if chunk.strip()]
+
+
+def _split(text: str, limit: int, level: int) -> list[str]:
+    """``text`` cut at the boundaries of ``level`` and finer ones, packed up to ``limit``."""
+    if len(text.strip()) <= limit:
+        return [text]
+    patterns = (_SENTENCE_END, _CLAUSE_END, _SPACE)
+    if level == len(patterns):
+        return [text[index : index + limit] for index in range(0, len(text), limit)]
+    pieces: list[str] = []
+    for piece in _pieces(text, patterns[level]):
+        pieces.extend(_split(piece, limit, level + 1))
+    return _pack(pieces, limit)
+
+
+def _pieces(text: str, pattern: re.Pattern[str]) -> list[str]:
+    """Cut ``text`` after every match of ``pattern``; the pieces join back to ``text``."""
+    pieces = []
+    start = 0
+    for match in pattern.finditer(text):
+        if match.end() <= start or match.end() == len(text):
+            continue
+        if pattern is _SENTENCE_END:
+            words = text[start : match.start()].split()
+            # Not after "Mr.": splitting there would make espeak drop its voice as at a
+            # full stop in the middle of a name.
+            if (
+                match.group().startswith(".")
+                and words
+                and (words[-1].lower().rstrip(".") in ABBREVIATIONS)
+            ):
+                continue
+        pieces.append(text[start : match.end()])
+        start = match.end()
+    pieces.append(text[start:])
+    return pieces
+
+
+def _pack(pieces: Iterable[str], limit: int) -> list[str]:
+    """Join neighbouring pieces while the result stays within ``limit`` characters."""
+    chunks: list[str] = []
+    for piece in pieces:
+        if chunks and len(chunks[-1].strip()) + len(piece.rstrip()) <= limit:
+            chunks[-1] += piece
+        else:
+            chunks.append(piece)
+    return chunks

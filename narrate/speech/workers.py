@@ -17,7 +17,6 @@ pool of local processes, or one given with ``--executor module:factory`` (a Dask
 
 from __future__ import annotations
 
-import importlib
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable
@@ -28,6 +27,7 @@ from typing import Any
 
 from narrate.errors import ConfigError, NarrateError
 from narrate.model import VoiceProfile
+from narrate.plugins import is_plugin_name, load_plugin
 from narrate.speech.assemble import Encoding
 
 #: Segments handed to a worker at once: enough to keep the pipe quiet, few enough that
@@ -56,14 +56,9 @@ def load_executor(spec: str | None, jobs: int) -> Executor | None:
     else ``module:factory``, called with the number of jobs and returning an Executor."""
     if spec is None or spec == "local":
         return None
-    module_name, colon, attribute = spec.partition(":")
-    if not colon or not module_name or not attribute:
+    if not is_plugin_name(spec):
         raise ConfigError(f"--executor takes 'local' or module:factory, not {spec!r}")
-    try:
-        factory = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as error:
-        raise ConfigError(f"cannot load the executor {spec!r}: {error}") from None
-    executor = factory(jobs)
+    executor = load_plugin(spec, "the executor")(jobs)
     if not callable(getattr(executor, "submit", None)):
         raise ConfigError(f"the executor {spec!r} made {executor!r}, which has no submit()")
     return executor
