@@ -41,7 +41,7 @@ from narrate.progress import Progress
 from narrate.readers import read_book
 from narrate.speech.assemble import ChapterAudio, Encoding, Performance, assemble_chapter
 from narrate.speech.cache import open_cache
-from narrate.speech.engine import Engine, check_profiles, get_engine, is_speakable, voices_hint
+from narrate.speech.engine import Engine, fit_voices, get_engine, is_speakable
 from narrate.speech.mp3 import DEFAULT_BITRATE, check_bitrate
 from narrate.speech.preview import find_voice, first_quotes, greeting
 from narrate.speech.workers import Workers, default_jobs, load_executor, workers_for
@@ -50,7 +50,6 @@ from narrate.voices.edit import NewCharacter, add_characters, check_writable, wr
 from narrate.voices.language import in_language
 from narrate.voices.load import DEFAULT_NAME as DEFAULT_VOICES_NAME
 from narrate.voices.load import (
-    LoadedVoices,
     default_voices_path,
     find_voices_file,
     load_voices,
@@ -127,45 +126,8 @@ def make_script(book: Book, config: VoicesConfig) -> Script:
 
 def load_config(voices: str | Path | None, engine: Engine | None = None) -> VoicesConfig:
     """Find, read and check the voices file, and fit it to the engine (see
-    :func:`spoken_by`)."""
-    return spoken_by(load_voices(find_voices_file(voices)), engine or get_engine())
-
-
-def spoken_by(loaded: LoadedVoices, engine: Engine) -> VoicesConfig:
-    """The voices file as ``engine`` can speak it.
-
-    A voice named for the narrator or a character must be the engine's: ConfigError
-    otherwise. A pool voice the engine does not have (an older espeak-ng, a pool written
-    for another engine) is left out of its pool, with one warning naming them all: pools
-    are offers, and the casting makes do with the rest.
-    """
-    config = loaded.config
-    locations = {id(profile): where for where, profile in loaded.profile_locations}
-    pools: dict[str, tuple[VoiceProfile, ...]] = {}
-    missing: dict[str, list[str]] = {}
-    for gender, pool in config.pools.items():
-        kept = []
-        for profile in pool:
-            if engine.has_voice(profile.voice):
-                kept.append(profile)
-                continue
-            # "voices.yaml:54: pools.neutral[2].voice" -> "voices.yaml:54"
-            where = locations.get(id(profile), "the built-in pools").rsplit(": ", 1)[0]
-            missing.setdefault(profile.voice, []).append(where)
-        pools[gender] = tuple(kept)
-    pooled = {id(profile) for pool in config.pools.values() for profile in pool}
-    check_profiles(
-        engine, [(where, p) for where, p in loaded.profile_locations if id(p) not in pooled]
-    )
-    if not missing:
-        return config
-    left_out = "; ".join(f"{voice} ({', '.join(where)})" for voice, where in missing.items())
-    warning = (
-        f"speech engine {engine.name} does not have {len(missing)} pool"
-        f" voice{'s' * (len(missing) != 1)}, left out of the pools: {left_out};"
-        f" {voices_hint(engine)}"
-    )
-    return replace(config, pools=pools, warnings=(*config.warnings, warning))
+    :func:`narrate.speech.engine.fit_voices`)."""
+    return fit_voices(load_voices(find_voices_file(voices)), engine or get_engine())
 
 
 def script(
@@ -251,7 +213,7 @@ def cast(
         raise ConfigError(f"{source}: cannot read the voices file: {error}") from None
     loaded = parse_voices(text, str(target))
     engine = engine or get_engine()
-    config = spoken_by(loaded, engine)
+    config = fit_voices(loaded, engine)
     result = _read_script(path, config, engine, title, author, keep_notes, language)
     chapters: dict[str, set[int]] = {}
     for segment in result.segments:

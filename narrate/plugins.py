@@ -28,5 +28,5 @@ def load_plugin(name: str, what: str) -> Any:
     module_name, _, attribute = name.partition(":")
     try:
         return getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as error:
+    except (ImportError, AttributeError, ValueError, TypeError) as error:  # ":x", "..x"
         raise ConfigError(f"cannot load {what} {name!r}: {error}") from None

@@ -34,6 +34,8 @@ def test_load_plugin_imports_the_module_and_gives_the_attribute() -> None:
     [
         ("no_such_module:make", "No module named 'no_such_module'"),
         ("collections:no_such_thing", "has no attribute 'no_such_thing'"),
+        (":factory", "Empty module name"),
+        ("..relative:factory", "relative import"),
     ],
 )
 def test_what_cannot_be_loaded_is_one_config_error_saying_what_it_was_for(
@@ -46,3 +48,15 @@ def test_what_cannot_be_loaded_is_one_config_error_saying_what_it_was_for(
     assert reason in message
     assert raised.value.exit_code == 2
     assert raised.value.__cause__ is None and raised.value.__suppress_context__
+
+
+def test_a_malformed_engine_name_is_one_line_not_a_traceback() -> None:
+    from click.testing import CliRunner
+
+    from narrate.cli import main
+
+    result = CliRunner().invoke(main, ["voices", "--engine", ":x"])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "narrate: error: cannot load the speech engine ':x': Empty module name"
+    ]

@@ -20,16 +20,17 @@ import difflib
 import sys
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from narrate.errors import ConfigError
-from narrate.model import PITCH_RANGE, RATE_RANGE, VOLUME_RANGE, VoiceProfile
+from narrate.model import PITCH_RANGE, RATE_RANGE, VOLUME_RANGE, VoiceProfile, VoicesConfig
 from narrate.plugins import load_plugin
+from narrate.speech.text import MAX_CHUNK_CHARACTERS, is_speakable, split_text
 
 # Text chunking lives with the rest of the speech text; these names are imported from here
 # by code written before it moved.
-from narrate.speech.text import MAX_CHUNK_CHARACTERS, is_speakable, split_text
+from narrate.voices.load import LoadedVoices
 
 __all__ = [
     "DRIVERS",
@@ -178,6 +179,43 @@ def check_profiles(engine: Engine, profiles: Iterable[tuple[str, VoiceProfile]])
         problem = range_problem(profile)
         if problem:
             raise ConfigError(f"{where}: {problem}")
+
+
+def fit_voices(loaded: LoadedVoices, engine: Engine) -> VoicesConfig:
+    """The voices file as ``engine`` can speak it.
+
+    A voice named for the narrator or a character must be the engine's: ConfigError
+    otherwise. A pool voice the engine does not have (an older espeak-ng, a pool written
+    for another engine) is left out of its pool, with one warning naming them all: pools
+    are offers, and the casting makes do with the rest.
+    """
+    config = loaded.config
+    locations = {id(profile): where for where, profile in loaded.profile_locations}
+    pools: dict[str, tuple[VoiceProfile, ...]] = {}
+    missing: dict[str, list[str]] = {}
+    for gender, pool in config.pools.items():
+        kept = []
+        for profile in pool:
+            if engine.has_voice(profile.voice):
+                kept.append(profile)
+                continue
+            # "voices.yaml:54: pools.neutral[2].voice" -> "voices.yaml:54"
+            where = locations.get(id(profile), "the built-in pools").rsplit(": ", 1)[0]
+            missing.setdefault(profile.voice, []).append(where)
+        pools[gender] = tuple(kept)
+    pooled = {id(profile) for pool in config.pools.values() for profile in pool}
+    check_profiles(
+        engine, [(where, p) for where, p in loaded.profile_locations if id(p) not in pooled]
+    )
+    if not missing:
+        return config
+    left_out = "; ".join(f"{voice} ({', '.join(where)})" for voice, where in missing.items())
+    warning = (
+        f"speech engine {engine.name} does not have {len(missing)} pool"
+        f" voice{'s' * (len(missing) != 1)}, left out of the pools: {left_out};"
+        f" {voices_hint(engine)}"
+    )
+    return replace(config, pools=pools, warnings=(*config.warnings, warning))
 
 
 def range_problem(profile: VoiceProfile) -> str | None:
