@@ -210,6 +210,17 @@ class Character:
 RATE_RANGE = (80, 450)
 PITCH_RANGE = (0, 100)
 VOLUME_RANGE = (0.0, 1.0)
+#: The same ranges by the field they bound, for checks that go through a profile's numbers.
+PROFILE_RANGES = {"rate": RATE_RANGE, "pitch": PITCH_RANGE, "volume": VOLUME_RANGE}
+
+
+def range_problem(value: float, bounds: tuple[float, float]) -> str | None:
+    """What is wrong with ``value`` when it lies outside ``bounds`` (both ends allowed), or
+    None: "500 is out of range; must be from 80 to 450". NaN is outside every range."""
+    low, high = bounds
+    if low <= value <= high:
+        return None
+    return f"{value} is out of range; must be from {low} to {high}"
 
 
 @dataclass(frozen=True)
@@ -225,6 +236,15 @@ class VoiceProfile:
     def id(self) -> str:
         """A short stable identifier, shown in scripts and used in cache keys."""
         return f"{self.voice}/r{self.rate}/p{self.pitch}/v{self.volume:g}"
+
+    def out_of_range(self) -> str | None:
+        """The first of this profile's numbers outside its range, named, or None:
+        "rate: 500 is out of range; must be from 80 to 450"."""
+        for field_name, bounds in PROFILE_RANGES.items():
+            problem = range_problem(getattr(self, field_name), bounds)
+            if problem:
+                return f"{field_name}: {problem}"
+        return None
 
 
 @dataclass(frozen=True)

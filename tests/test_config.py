@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from narrate.errors import EXIT_USAGE, ConfigError
-from narrate.model import Pauses, VoiceProfile
+from narrate.model import Pauses, VoiceProfile, VoicesConfig
 from narrate.speech.engine import check_profiles, get_engine
 from narrate.voices.load import (
     PROFILE_KEYS,
@@ -108,6 +108,14 @@ def test_anchors_and_merge_keys_work():
     text = "narrator: &base {voice: en-us, rate: 150}\ncharacters:\n  Bo: {<<: *base, pitch: 70}\n"
     config = parse_voices(text).config
     assert config.characters["Bo"].profile == VoiceProfile("en-us", rate=150, pitch=70)
+
+
+def test_an_empty_section_is_no_section_but_only_left_out_pools_are_the_built_in_ones():
+    empty = "".join(f"{key}:\n" for key in TOP_KEYS if key != "narrator")
+    config = parse_voices("narrator: en-us\n" + empty).config
+    assert config == VoicesConfig(VoiceProfile("en-us"), source="voices.yaml")
+    built_in = parse_voices("narrator: en-us\n").config.pools
+    assert built_in == load_voices(default_voices_path()).config.pools and built_in
 
 
 # --- bad files ------------------------------------------------------------------------------

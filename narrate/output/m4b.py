@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from narrate.atomic import renamed_into_place
 from narrate.errors import NarrateError
 from narrate.model import ChapterMark
 
@@ -78,8 +79,10 @@ def make_m4b(
     """Encode ``source`` (an MP3) into ``target`` (M4B), written under a temporary name
     and renamed into place."""
     ffmpeg = require_ffmpeg()
-    partial = target.with_name(f".{target.name}.part")
-    with tempfile.TemporaryDirectory(prefix="narrate-m4b-") as folder:
+    with (
+        tempfile.TemporaryDirectory(prefix="narrate-m4b-") as folder,
+        renamed_into_place(target) as partial,
+    ):
         meta = Path(folder) / "metadata.txt"
         meta.write_text(metadata(title, author, marks), encoding="utf-8")
         command = [ffmpeg, "-v", "error", "-nostdin", "-y", "-i", str(source), "-i", str(meta)]
@@ -92,15 +95,10 @@ def make_m4b(
         command += mapping
         command += ["-c:a", "aac", "-b:a", AAC_BITRATE, "-ac", "1", "-movflags", "+faststart"]
         command += ["-f", "mp4", str(partial)]
-        try:
-            done = subprocess.run(command, capture_output=True, text=True, check=False)
-            if done.returncode != 0:
-                reason = (done.stderr.strip().splitlines() or ["unknown error"])[-1]
-                raise NarrateError(f"{target}: ffmpeg could not make the M4B: {reason}")
-            partial.replace(target)
-        finally:
-            with contextlib.suppress(OSError):
-                partial.unlink(missing_ok=True)
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            reason = (done.stderr.strip().splitlines() or ["unknown error"])[-1]
+            raise NarrateError(f"{target}: ffmpeg could not make the M4B: {reason}")
 
 
 def _escape(text: str) -> str:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import platformdirs
 
+from narrate.atomic import renamed_into_place
 from narrate.errors import ConfigError
 from narrate.model import VoiceProfile
 from narrate.speech.mp3 import Piece
@@ -102,18 +103,14 @@ class SpeechCache:
         if self.folder is None:
             return
         path = self._path(key)
-        partial = path.with_name(f".{path.name}.{os.getpid()}.part")
         header = _HEADER.pack(
             _MAGIC, piece.samples, piece.frames, piece.rate, piece.samples_per_frame
         )
-        try:
+        # A full or read-only cache only costs speed: the render goes on.
+        with contextlib.suppress(OSError):
             path.parent.mkdir(parents=True, exist_ok=True)
-            partial.write_bytes(header + piece.data)
-            os.replace(partial, path)
-        except OSError:
-            # A full or read-only cache only costs speed: the render goes on.
-            with contextlib.suppress(OSError):
-                partial.unlink(missing_ok=True)
+            with renamed_into_place(path) as partial:
+                partial.write_bytes(header + piece.data)
 
     def _path(self, key: str) -> Path:
         assert self.folder is not None

@@ -25,7 +25,6 @@ low bitrates (16 kbit/s at 22050 Hz comes out at 16000 Hz).
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from pathlib import Path
 import lameenc
 import numpy as np
 
-from narrate.atomic import write_atomically
+from narrate.atomic import renamed_into_place, write_atomically
 from narrate.errors import EXIT_USAGE, NarrateError
 
 #: Layer III bitrates in kbit/s, in header index order (index 0, "free", is not used).
@@ -547,42 +546,35 @@ def join_mp3(
     starts: list[float] = []
     crc = frame_count = audio_bytes = 0
     first_header = b""
-    partial = target.with_name(f".{target.name}.part")
-    try:
-        with open(partial, "wb") as out:
-            out.write(bytes(placeholder))
-            for source in sources:
-                audio = audio_frames(source)
-                offsets = _frame_offsets(audio, mp3_rate, bitrate)
-                first_header = first_header or audio[:4]
-                starts.append(max(0, frame_count * per_frame - lead) / mp3_rate)
-                spans.append((frame_count, audio_bytes, len(offsets), len(audio)))
-                crc = _crc_shift(crc, len(audio)) ^ _crc16(audio)
-                frame_count += len(offsets)
-                audio_bytes += len(audio)
-                out.write(audio)
-            table = _seek_table_for(spans, frame_count, audio_bytes)
-            info = _info_frame_for(
-                first_header,
-                frame_count,
-                audio_bytes,
-                table,
-                crc,
-                DECODER_DELAY,
-                quality,
-                bitrate,
-                rate,
-            )
-            assert len(info) == placeholder
-            out.seek(0)
-            out.write(info)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(partial, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            partial.unlink(missing_ok=True)
-        raise
+    with renamed_into_place(target) as partial, open(partial, "wb") as out:
+        out.write(bytes(placeholder))
+        for source in sources:
+            audio = audio_frames(source)
+            offsets = _frame_offsets(audio, mp3_rate, bitrate)
+            first_header = first_header or audio[:4]
+            starts.append(max(0, frame_count * per_frame - lead) / mp3_rate)
+            spans.append((frame_count, audio_bytes, len(offsets), len(audio)))
+            crc = _crc_shift(crc, len(audio)) ^ _crc16(audio)
+            frame_count += len(offsets)
+            audio_bytes += len(audio)
+            out.write(audio)
+        table = _seek_table_for(spans, frame_count, audio_bytes)
+        info = _info_frame_for(
+            first_header,
+            frame_count,
+            audio_bytes,
+            table,
+            crc,
+            DECODER_DELAY,
+            quality,
+            bitrate,
+            rate,
+        )
+        assert len(info) == placeholder
+        out.seek(0)
+        out.write(info)
+        out.flush()
+        os.fsync(out.fileno())
     info_record = EncodedInfo(
         path=target,
         duration=(frame_count * per_frame - lead) / mp3_rate,

@@ -9,7 +9,6 @@ file, and it is written under a temporary name and renamed into place.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -21,6 +20,7 @@ from pathlib import Path
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
+from narrate.atomic import renamed_into_place
 from narrate.errors import ConfigError, NarrateError
 from narrate.model import VoiceProfile
 from narrate.voices.load import parse_voices
@@ -171,15 +171,11 @@ def write_atomically(path: Path, text: str) -> None:
     replaced, the link stays), and the file keeps its permissions."""
     check_writable(path)
     real = Path(os.path.realpath(path))
-    partial = real.with_name(f".{real.name}.part")
     try:
-        partial.write_bytes(text.encode("utf-8"))
-        if real.exists():
-            os.chmod(partial, stat.S_IMODE(real.stat().st_mode))
-        os.replace(partial, real)
-    except BaseException as error:
-        with contextlib.suppress(OSError):
-            partial.unlink(missing_ok=True)
-        if isinstance(error, OSError):
-            raise NarrateError(f"{path}: cannot write: {error.strerror or error}") from None
-        raise
+        with renamed_into_place(real) as partial:
+            partial.write_bytes(text.encode("utf-8"))
+            if real.exists():
+                os.chmod(partial, stat.S_IMODE(real.stat().st_mode))
+    except OSError as error:
+        # Named as the user gave it (a link, a relative path), not as resolved.
+        raise NarrateError(f"{path}: cannot write: {error.strerror or error}") from None

@@ -4,7 +4,8 @@ Every problem — YAML syntax, an unknown key, a wrong type, a number out of ran
 reported with the file, the line, the key and the valid choices, as a
 :class:`~narrate.errors.ConfigError` (exit code 2), before anything is rendered. Whether the
 engine has each voice is checked by :func:`narrate.speech.engine.check_profiles`, using the
-locations this module records.
+locations this module records. Each top-level key is declared once in :data:`SECTIONS`,
+with how its value is read and what it is when left out; the checker walks that table.
 
 YAML is read with ruamel.yaml's round-trip loader, which builds plain maps, lists and
 scalars and never Python objects; tagged values (``!!python/object``) are refused.
@@ -16,6 +17,7 @@ import difflib
 import functools
 import json
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -28,30 +30,24 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from narrate.errors import ConfigError
 from narrate.model import (
     GENDERS,
-    PITCH_RANGE,
-    RATE_RANGE,
-    VOLUME_RANGE,
+    PROFILE_RANGES,
     CharacterVoice,
     LineFix,
     Pauses,
     Pronunciations,
     VoiceProfile,
     VoicesConfig,
+    range_problem,
 )
 
 #: The file looked for in the working directory when no ``--voices`` is given.
 DEFAULT_NAME = "voices.yaml"
 
-TOP_KEYS = (
-    "narrator",
-    "characters",
-    "pools",
-    "pauses",
-    "pronunciations",
-    "lines",
-    "merge",
-)
 PROFILE_KEYS = ("voice", "rate", "pitch", "volume")
+#: A voice profile's numbers and whether each is a whole number; their ranges are the model's
+#: PROFILE_RANGES, and one left out is VoiceProfile's default.
+PROFILE_NUMBERS = {"rate": True, "pitch": True, "volume": False}
+PROFILE_SHAPE = "a voice profile like {voice: en-us+f3, rate: 175, pitch: 50, volume: 1.0}"
 CHARACTER_KEYS = (*PROFILE_KEYS, "aliases")
 PAUSE_KEYS = ("sentence", "speaker", "paragraph", "scene", "chapter")
 PAUSE_RANGE = (0.0, 30.0)
@@ -123,7 +119,7 @@ def parse_voices(text: str, name: str = DEFAULT_NAME) -> LoadedVoices:
 
 
 class _Checker:
-    """Walks the parsed YAML, collecting problems with their line numbers."""
+    """Walks the parsed YAML along :data:`SECTIONS`, collecting problems with their lines."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -133,6 +129,8 @@ class _Checker:
     def problem(self, line: int | None, key: str, message: str) -> None:
         where = f"{self.name}:{line}" if line else self.name
         self.problems.append((line or 0, f"{where}: {key}: {message}"))
+
+    # --- the walk -----------------------------------------------------------------------------
 
     def read(self, data: Any) -> VoicesConfig | None:
         if data is None:
@@ -144,40 +142,36 @@ class _Checker:
             return None
         self._refuse_tags(data, "(top)", 1)
         self._unknown_keys(data, TOP_KEYS, "")
-        narrator = None
-        if "narrator" in data:
-            narrator = self._profile(data["narrator"], "narrator", _key_line(data, "narrator"))
-        else:
-            self.problem(
-                1,
-                "narrator",
-                "missing; give the narrator's voice, e.g. narrator: {voice: en-us+m3, rate: 170}",
-            )
-        characters = self._characters(data.get("characters"), _key_line(data, "characters"))
-        if "pools" in data:
-            pools = self._pools(data["pools"], _key_line(data, "pools"))
-        else:
-            # A file that leaves pools out still gives unlisted speakers voices of their
-            # own, never the narrator's: the built-in pools.
-            pools = dict(_default_pools())
-        pauses = self._pauses(data.get("pauses"), _key_line(data, "pauses"))
-        lines = self._lines(data.get("lines"), _key_line(data, "lines"))
-        merge = self._merge(data.get("merge"), _key_line(data, "merge"))
-        pronunciations = self._pronunciations(
-            data.get("pronunciations"), _key_line(data, "pronunciations")
-        )
-        if narrator is None:
+        # Every section is read even when one is wrong, so that all problems are reported.
+        values = {section.key: self._section(data, section) for section in SECTIONS}
+        if values["narrator"] is None:
             return None
-        return VoicesConfig(
-            narrator=narrator,
-            characters=characters,
-            pools=pools,
-            pauses=pauses,
-            source=self.name,
-            lines=lines,
-            merge=merge,
-            pronunciations=pronunciations,
+        return VoicesConfig(source=self.name, **values)
+
+    def _section(self, data: CommentedMap, section: Section) -> Any:
+        """One section's value, its problems reported; None for a required one that is wrong."""
+        if section.key not in data:
+            if section.required:
+                self.problem(1, section.key, section.required)
+                return None
+            if section.left_out:
+                return section.left_out()
+        node = data.get(section.key)
+        line = _key_line(data, section.key)
+        # An optional section left out or empty is an empty mapping, and so is a wrong one
+        # once reported; a required one cannot be empty.
+        if node is None and not section.required:
+            node = CommentedMap()
+        mapping = self._mapping(
+            node, section.key, line, section.shape, section.keys, section.shorthand
         )
+        if mapping is None:
+            if section.required:
+                return None
+            mapping = CommentedMap()
+        return section.read(self, mapping, section.key, line)
+
+    # --- checks every part of the file shares -------------------------------------------------
 
     def _refuse_tags(self, node: Any, key: str, line: int | None) -> None:
         tag = getattr(node, "tag", None)
@@ -197,49 +191,33 @@ class _Checker:
                     f"unknown key; {hint}valid keys: " + ", ".join(valid),
                 )
 
-    def _profile(
-        self, node: Any, key: str, line: int | None, allowed: tuple[str, ...] = PROFILE_KEYS
-    ) -> VoiceProfile | None:
+    def _mapping(
+        self,
+        node: Any,
+        key: str,
+        line: int | None,
+        shape: str,
+        keys: tuple[str, ...] = (),
+        shorthand: str = "",
+    ) -> CommentedMap | None:
+        """``node`` as a mapping once its tags, type and keys (when ``keys`` are fixed) are
+        checked, or None. With a ``shorthand`` key, text is the mapping {shorthand: text}."""
         self._refuse_tags(node, key, line)
-        if isinstance(node, str):
-            node_map = CommentedMap(voice=node)
+        if shorthand and isinstance(node, str):
+            node_map = CommentedMap({shorthand: node})
             node_map.lc.line = (line or 1) - 1
             node = node_map
         if not isinstance(node, CommentedMap):
-            self.problem(
-                line,
-                key,
-                "must be a voice profile like {voice: en-us+f3, rate: 175, pitch: 50, volume: 1.0}",
-            )
+            self.problem(line, key, f"must be {shape}")
             return None
-        self._unknown_keys(node, allowed, key + ".")
-        voice = node.get("voice")
-        voice_line = _key_line(node, "voice") or line
-        ok = True
-        if not isinstance(voice, str) or not voice.strip():
-            self.problem(
-                voice_line,
-                f"{key}.voice",
-                "missing or empty; give an engine voice id such as en-us+f3 "
-                "(run `narrate voices` to list them)",
-            )
-            ok = False
-        rate = self._number(node, "rate", key, RATE_RANGE, 175, whole=True)
-        pitch = self._number(node, "pitch", key, PITCH_RANGE, 50, whole=True)
-        volume = self._number(node, "volume", key, VOLUME_RANGE, 1.0, whole=False)
-        if not ok or rate is None or pitch is None or volume is None:
-            return None
-        profile = VoiceProfile(
-            voice=voice.strip(), rate=int(rate), pitch=int(pitch), volume=float(volume)
-        )
-        self.locations.append((f"{self.name}:{voice_line}: {key}.voice", profile))
-        return profile
+        if keys:
+            self._unknown_keys(node, keys, key + ".")
+        return node
 
     def _number(
-        self, node: CommentedMap, field: str, key: str, bounds: tuple, default: float, whole: bool
+        self, node: CommentedMap, field: str, key: str, bounds: tuple[float, float], whole: bool
     ) -> float | None:
-        if field not in node:
-            return default
+        """The number under ``field`` (an int when ``whole``), or None when it is wrong."""
         value = node[field]
         line = _key_line(node, field)
         low, high = bounds
@@ -253,31 +231,54 @@ class _Checker:
                 line, f"{key}.{field}", f"must be {kind} from {low} to {high}, got {value!r}"
             )
             return None
-        if not low <= value <= high:
-            self.problem(
-                line, f"{key}.{field}", f"{value} is out of range; must be from {low} to {high}"
-            )
+        problem = range_problem(value, bounds)
+        if problem:
+            self.problem(line, f"{key}.{field}", problem)
             return None
-        return value
+        return int(value) if whole else float(value)
 
-    def _characters(self, node: Any, line: int | None) -> dict[str, CharacterVoice]:
-        if node is None:
-            return {}
-        self._refuse_tags(node, "characters", line)
-        if not isinstance(node, CommentedMap):
+    def _profile(
+        self, node: Any, key: str, line: int | None, keys: tuple[str, ...] = PROFILE_KEYS
+    ) -> VoiceProfile | None:
+        mapping = self._mapping(node, key, line, PROFILE_SHAPE, keys, shorthand="voice")
+        return None if mapping is None else self.profile(mapping, key, line)
+
+    # --- what each section holds --------------------------------------------------------------
+
+    def profile(self, node: CommentedMap, key: str, line: int | None) -> VoiceProfile | None:
+        """A voice profile; the numbers left out are VoiceProfile's defaults."""
+        voice = node.get("voice")
+        voice_line = _key_line(node, "voice") or line
+        ok = True
+        if not isinstance(voice, str) or not voice.strip():
             self.problem(
-                line,
-                "characters",
-                "must be a mapping of character names to "
-                "voice profiles, e.g. Spike: {voice: en-gb-x-rp+m7}",
+                voice_line,
+                f"{key}.voice",
+                "missing or empty; give an engine voice id such as en-us+f3 "
+                "(run `narrate voices` to list them)",
             )
-            return {}
+            ok = False
+        numbers = {}
+        for field, whole in PROFILE_NUMBERS.items():
+            if field in node:
+                value = self._number(node, field, key, PROFILE_RANGES[field], whole)
+                ok = ok and value is not None
+                numbers[field] = value
+        if not ok:
+            return None
+        profile = VoiceProfile(voice=voice.strip(), **numbers)
+        self.locations.append((f"{self.name}:{voice_line}: {key}.voice", profile))
+        return profile
+
+    def characters(
+        self, node: CommentedMap, section: str, line: int | None
+    ) -> dict[str, CharacterVoice]:
+        """Each named character's profile and other names."""
         characters: dict[str, CharacterVoice] = {}
         for name in node:
-            key = f"characters.{name}"
+            key = f"{section}.{name}"
             entry = node[name]
-            entry_line = _key_line(node, name)
-            profile = self._profile(entry, key, entry_line, CHARACTER_KEYS)
+            profile = self._profile(entry, key, _key_line(node, name), CHARACTER_KEYS)
             aliases: tuple[str, ...] = ()
             if isinstance(entry, CommentedMap) and "aliases" in entry:
                 raw = entry["aliases"]
@@ -319,14 +320,10 @@ class _Checker:
                         f"{alias!r} is already characters.{other} or its alias",
                     )
 
-    def _pools(self, node: Any, line: int | None) -> dict[str, tuple[VoiceProfile, ...]]:
-        if node is None:
-            return {}
-        self._refuse_tags(node, "pools", line)
-        if not isinstance(node, CommentedMap):
-            self.problem(line, "pools", "must be a mapping with keys " + ", ".join(GENDERS))
-            return {}
-        self._unknown_keys(node, GENDERS, "pools.")
+    def pools(
+        self, node: CommentedMap, section: str, line: int | None
+    ) -> dict[str, tuple[VoiceProfile, ...]]:
+        """The profiles, by gender, given to speakers the file does not name."""
         pools: dict[str, tuple[VoiceProfile, ...]] = {}
         for gender in GENDERS:
             if gender not in node:
@@ -334,39 +331,31 @@ class _Checker:
             items = node[gender]
             items_line = _key_line(node, gender)
             if not isinstance(items, CommentedSeq):
-                self.problem(items_line, f"pools.{gender}", "must be a list of voice profiles")
+                self.problem(items_line, f"{section}.{gender}", "must be a list of voice profiles")
                 continue
             profiles = []
             for number, item in enumerate(items):
                 item_line = _item_line(items, number) or items_line
-                profile = self._profile(item, f"pools.{gender}[{number}]", item_line)
+                profile = self._profile(item, f"{section}.{gender}[{number}]", item_line)
                 if profile is not None:
                     profiles.append(profile)
             pools[gender] = tuple(profiles)
         return pools
 
-    def _pauses(self, node: Any, line: int | None) -> Pauses:
-        if node is None:
-            return Pauses()
-        self._refuse_tags(node, "pauses", line)
-        if not isinstance(node, CommentedMap):
-            self.problem(line, "pauses", "must be a mapping with keys " + ", ".join(PAUSE_KEYS))
-            return Pauses()
-        self._unknown_keys(node, PAUSE_KEYS, "pauses.")
+    def pauses(self, node: CommentedMap, section: str, line: int | None) -> Pauses:
+        """The silences in seconds; those left out are Pauses' defaults."""
         values = {}
         for field in PAUSE_KEYS:
             if field in node:
-                value = self._number(node, field, "pauses", PAUSE_RANGE, 0.0, whole=False)
+                value = self._number(node, field, section, PAUSE_RANGE, whole=False)
                 if value is not None:
-                    values[field] = float(value)
+                    values[field] = value
         return Pauses(**values)
 
-    def _lines(self, node: Any, line: int | None) -> tuple[LineFix, ...]:
+    def lines(self, node: CommentedMap, section: str, line: int | None) -> tuple[LineFix, ...]:
         """``lines: {12: Buffy, "Yes, yes I will": Buffy}``: quote id or opening words."""
         fixes = []
-        for key, speaker, key_line in self._names_map(
-            node, line, "lines", "quote ids or opening words to speakers, e.g. 12: Buffy"
-        ):
+        for key, speaker, key_line in self._names_map(node, section):
             quote: int | str
             if isinstance(key, int) and not isinstance(key, bool) and key >= 0:
                 quote = key
@@ -377,7 +366,7 @@ class _Checker:
             else:
                 self.problem(
                     key_line,
-                    f"lines.{key}",
+                    f"{section}.{key}",
                     "a quote is its id (a whole number, as `narrate script --explain` "
                     "shows) or its opening words",
                 )
@@ -385,26 +374,18 @@ class _Checker:
             fixes.append(LineFix(quote, speaker, f"{self.name}:{key_line}"))
         return tuple(fixes)
 
-    def _merge(self, node: Any, line: int | None) -> dict[str, str]:
+    def merge(self, node: CommentedMap, section: str, line: int | None) -> dict[str, str]:
         """``merge: {First-Dru: The First, Jake: narrator}``: all lines of one are another's."""
         merged = {}
-        for key, speaker, key_line in self._names_map(
-            node, line, "merge", "speakers to the speaker they are, e.g. First-Dru: The First"
-        ):
+        for key, speaker, key_line in self._names_map(node, section):
             if not isinstance(key, str) or not key.strip():
-                self.problem(key_line, f"merge.{key}", "must be a speaker's name")
+                self.problem(key_line, f"{section}.{key}", "must be a speaker's name")
                 continue
             merged[key.strip()] = speaker
         return merged
 
-    def _names_map(self, node: Any, line: int | None, section: str, shape: str):
+    def _names_map(self, node: CommentedMap, section: str) -> Iterator[tuple[Any, str, int | None]]:
         """(key, speaker, line) for each entry of a map whose values are speaker names."""
-        if node is None:
-            return
-        self._refuse_tags(node, section, line)
-        if not isinstance(node, CommentedMap):
-            self.problem(line, section, f"must be a mapping of {shape}")
-            return
         for key in node:
             value = node[key]
             key_line = _key_line(node, key)
@@ -417,17 +398,8 @@ class _Checker:
                 continue
             yield key, value.strip(), key_line
 
-    def _pronunciations(self, node: Any, line: int | None) -> Pronunciations:
-        if node is None:
-            return ()
-        self._refuse_tags(node, "pronunciations", line)
-        if not isinstance(node, CommentedMap):
-            self.problem(
-                line,
-                "pronunciations",
-                'must be a mapping of words to how to say them, e.g. {Giles: Jiles, "Dr.": Doctor}',
-            )
-            return ()
+    def pronunciations(self, node: CommentedMap, section: str, line: int | None) -> Pronunciations:
+        """``pronunciations: {Giles: Jiles}``: words and what to say instead, in file order."""
         pairs = []
         for word in node:
             said = node[word]
@@ -436,7 +408,7 @@ class _Checker:
             written = (
                 word if isinstance(word, str) and word.strip() else json.dumps(word, default=str)
             )
-            key = f"pronunciations.{written}"
+            key = f"{section}.{written}"
             self._refuse_tags(said, key, word_line)
             if not isinstance(word, str):
                 # YAML reads 42, 1.50 or true as numbers and booleans, not as words.
@@ -457,6 +429,83 @@ class _Checker:
             else:
                 pairs.append((word.strip(), " ".join(said.split())))
         return tuple(pairs)
+
+
+# --- the table ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Section:
+    """One top-level key of the voices file and how its value is read.
+
+    The walk is the same for each: tags are refused; the value must be a mapping (said as
+    "must be ``shape``") whose keys, when ``keys`` fixes them, are checked; then ``read``
+    turns it into what :class:`VoicesConfig` holds under ``key``. A section left out, empty
+    or wrong reads as an empty mapping, unless it is ``required``.
+    """
+
+    key: str
+    #: ``read(checker, mapping, key, line)``: the section's value, its problems reported.
+    read: Callable[[_Checker, CommentedMap, str, int | None], Any]
+    #: What the value must be, said when it is something else.
+    shape: str
+    #: The keys its mapping may have; none: any key (names, words, quotes).
+    keys: tuple[str, ...] = ()
+    #: The key that text stands for: ``narrator: en-us+m3`` is ``{voice: en-us+m3}``.
+    shorthand: str = ""
+    #: What is said when a file leaves out a section it must have.
+    required: str = ""
+    #: The value of a section left out, when that is not what an empty one reads as.
+    left_out: Callable[[], Any] | None = None
+
+
+#: The top-level keys of the voices file, in the order messages list them.
+SECTIONS = (
+    Section(
+        "narrator",
+        _Checker.profile,
+        PROFILE_SHAPE,
+        keys=PROFILE_KEYS,
+        shorthand="voice",
+        required="missing; give the narrator's voice, e.g. narrator: {voice: en-us+m3, rate: 170}",
+    ),
+    Section(
+        "characters",
+        _Checker.characters,
+        "a mapping of character names to voice profiles, e.g. Spike: {voice: en-gb-x-rp+m7}",
+    ),
+    Section(
+        "pools",
+        _Checker.pools,
+        "a mapping with keys " + ", ".join(GENDERS),
+        keys=GENDERS,
+        # A file that leaves pools out still gives unlisted speakers voices of their own,
+        # never the narrator's: the built-in pools.
+        left_out=lambda: dict(_default_pools()),
+    ),
+    Section(
+        "pauses",
+        _Checker.pauses,
+        "a mapping with keys " + ", ".join(PAUSE_KEYS),
+        keys=PAUSE_KEYS,
+    ),
+    Section(
+        "pronunciations",
+        _Checker.pronunciations,
+        'a mapping of words to how to say them, e.g. {Giles: Jiles, "Dr.": Doctor}',
+    ),
+    Section(
+        "lines",
+        _Checker.lines,
+        "a mapping of quote ids or opening words to speakers, e.g. 12: Buffy",
+    ),
+    Section(
+        "merge",
+        _Checker.merge,
+        "a mapping of speakers to the speaker they are, e.g. First-Dru: The First",
+    ),
+)
+TOP_KEYS = tuple(section.key for section in SECTIONS)
 
 
 def _key_line(node: Any, key: Any) -> int | None:
