@@ -46,7 +46,7 @@ from narrate.speech.mp3 import DEFAULT_BITRATE, check_bitrate
 from narrate.speech.preview import find_voice, first_quotes, greeting
 from narrate.speech.workers import Workers, default_jobs, load_executor, workers_for
 from narrate.voices.casting import cast_voices, configured_name, count_lines, named_as_in_file
-from narrate.voices.edit import NewCharacter, add_characters, check_writable, write_atomically
+from narrate.voices.edit import NewCharacter, add_characters, check_writable, write_voices_file
 from narrate.voices.language import in_language
 from narrate.voices.load import DEFAULT_NAME as DEFAULT_VOICES_NAME
 from narrate.voices.load import (
@@ -245,7 +245,7 @@ def cast(
             )
             new.append(NewCharacter(character.name, character.aliases, profile, note))
     if new or not target.is_file():
-        write_atomically(target, add_characters(text, new, str(target)))
+        write_voices_file(target, add_characters(text, new, str(target)))
     return CastResult(target, result, tuple(rows))
 
 

@@ -137,9 +137,9 @@ def test_unknown_voice_is_refused_not_replaced(engine: Engine, voice: str) -> No
 
 
 def test_out_of_range_numbers_are_refused(engine: Engine) -> None:
-    with pytest.raises(ConfigError, match="rate 500"):
+    with pytest.raises(ConfigError, match="rate: 500 is out of range; must be from 80 to 450"):
         engine.synthesize("Hello.", VoiceProfile("en-us", rate=500))
-    with pytest.raises(ConfigError, match=r"volume 1\.5"):
+    with pytest.raises(ConfigError, match=r"volume: 1\.5 is out of range"):
         engine.synthesize("Hello.", VoiceProfile("en-us", volume=1.5))
 
 

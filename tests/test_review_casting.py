@@ -137,7 +137,7 @@ def test_ctrl_c_while_writing_leaves_no_partial_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(voices_file.os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        voices_file.write_atomically(target, "new\n")
+        voices_file.write_voices_file(target, "new\n")
     assert target.read_text(encoding="utf-8") == "old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["voices.yaml"]
 

@@ -87,7 +87,9 @@ def test_an_unknown_voice_or_a_number_out_of_range_is_refused_before_the_driver_
     message = str(raised.value)
     assert message.startswith("unknown voice 'Alto' for speech engine recording")
     assert "did you mean 'alto'?" in message and "run `narrate voices` to list them" in message
-    with pytest.raises(ConfigError, match="voice profile bass/r175/p120/v1: pitch 120 is outside"):
+    with pytest.raises(
+        ConfigError, match="voice profile bass/r175/p120/v1: pitch: 120 is out of range"
+    ):
         engine.synthesize(TEXT, VoiceProfile("bass", pitch=120))
     assert engine.calls == []
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from narrate.errors import ConfigError
-from narrate.model import PITCH_RANGE, RATE_RANGE, VOLUME_RANGE, VoiceProfile, VoicesConfig
+from narrate.model import VoiceProfile, VoicesConfig
 from narrate.plugins import load_plugin
 from narrate.speech.text import MAX_CHUNK_CHARACTERS, is_speakable, split_text
 
@@ -42,7 +42,6 @@ __all__ = [
     "describe",
     "get_engine",
     "is_speakable",
-    "range_problem",
     "split_text",
     "unknown_voice_message",
     "voices_hint",
@@ -176,7 +175,7 @@ def check_profiles(engine: Engine, profiles: Iterable[tuple[str, VoiceProfile]])
     for where, profile in profiles:
         if not engine.has_voice(profile.voice):
             raise ConfigError(f"{where}: {unknown_voice_message(engine, profile.voice)}")
-        problem = range_problem(profile)
+        problem = profile.out_of_range()
         if problem:
             raise ConfigError(f"{where}: {problem}")
 
@@ -216,17 +215,6 @@ def fit_voices(loaded: LoadedVoices, engine: Engine) -> VoicesConfig:
         f" {voices_hint(engine)}"
     )
     return replace(config, pools=pools, warnings=(*config.warnings, warning))
-
-
-def range_problem(profile: VoiceProfile) -> str | None:
-    """What is out of range in ``profile``, or None."""
-    if not RATE_RANGE[0] <= profile.rate <= RATE_RANGE[1]:
-        return f"rate {profile.rate} is outside {RATE_RANGE[0]}-{RATE_RANGE[1]} words per minute"
-    if not PITCH_RANGE[0] <= profile.pitch <= PITCH_RANGE[1]:
-        return f"pitch {profile.pitch} is outside {PITCH_RANGE[0]}-{PITCH_RANGE[1]}"
-    if not VOLUME_RANGE[0] <= profile.volume <= VOLUME_RANGE[1]:
-        return f"volume {profile.volume:g} is outside {VOLUME_RANGE[0]:g}-{VOLUME_RANGE[1]:g}"
-    return None
 
 
 def unknown_voice_message(engine: Engine, voice_id: str) -> str:

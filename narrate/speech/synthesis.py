@@ -17,7 +17,7 @@ from typing import Protocol
 from narrate.errors import ConfigError, NarrateError
 from narrate.model import VoiceProfile, balanced, plain
 from narrate.speech.catalogue import VoiceCatalogue
-from narrate.speech.engine import Engine, range_problem, unknown_voice_message
+from narrate.speech.engine import Engine, unknown_voice_message
 from narrate.speech.text import is_speakable, split_text
 
 #: Fade length at chunk edges, so joined chunks do not click.
@@ -55,7 +55,7 @@ def synthesize_in_chunks(engine: ChunkedEngine, text: str, profile: VoiceProfile
     driver_voice = engine.catalogue.driver_voice(profile.voice)
     if driver_voice is None:
         raise ConfigError(unknown_voice_message(engine, profile.voice))
-    problem = range_problem(profile)
+    problem = profile.out_of_range()
     if problem:
         raise ConfigError(f"voice profile {profile.id}: {problem}")
     if not engine.emphasis:

@@ -165,7 +165,7 @@ def check_writable(path: Path) -> None:
         )
 
 
-def write_atomically(path: Path, text: str) -> None:
+def write_voices_file(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file, so it is never half written,
     not even on Ctrl-C. A symbolic link is written through (the file it points to is
     replaced, the link stays), and the file keeps its permissions."""
