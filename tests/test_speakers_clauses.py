@@ -4,7 +4,7 @@ passages written for these tests."""
 
 from __future__ import annotations
 
-from test_speakers import attributed, speakers_of
+from test_attribution import attributed, speakers_of
 
 from narrate.dialogue import attribution as speakers
 from narrate.dialogue.characters import find_characters
