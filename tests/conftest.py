@@ -1,6 +1,8 @@
-"""Shared test set-up: the speech cache lives in a temporary folder, never the user's."""
+"""Shared test set-up: the speech cache lives in a temporary folder, never the user's; a
+click runner for the tests that drive the command line through it."""
 
 import pytest
+from click.testing import CliRunner
 
 from narrate.speech.cache import CACHE_ENV
 
@@ -12,3 +14,8 @@ def _private_speech_cache(tmp_path_factory):
     patch.setenv(CACHE_ENV, str(folder))
     yield folder
     patch.undo()
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()

@@ -1,18 +1,16 @@
-"""The casting workflow: `narrate cast` writes the voices file and keeps what the user
-wrote; the casting policy; fixes to the attribution in the voices file."""
+"""`narrate cast` (narrate.pipeline.cast): it writes every speaker of a book into the voices
+file with a voice, keeps what the user wrote when run again, and a render uses it. The
+casting policy is in test_casting.py, how the file is edited and written in
+test_voices_edit.py, the fixes to the attribution in test_overrides.py."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import pytest
-from click.testing import CliRunner
-
 from narrate.cli import main
-from narrate.model import FEMALE, MALE, Character, Segment, VoiceProfile, VoicesConfig
-from narrate.voices.casting import MINOR_VOICES, cast_voices
-from narrate.voices.load import default_voices_path, load_voices, parse_voices
+from narrate.model import VoiceProfile
+from narrate.voices.load import default_voices_path, load_voices
 
 FIRST = """Title: The Ferry
 Author: Ada Quill
@@ -39,11 +37,6 @@ Lena Hart waited at the jetty with Mabel Finch. Mabel carried the bags.
 
 "It is," said Mabel.
 """
-
-
-@pytest.fixture
-def runner():
-    return CliRunner()
 
 
 def run(runner, *args):
@@ -143,157 +136,11 @@ def test_cast_reports_a_broken_voices_file_with_its_line(runner, tmp_path):
     assert "voices.yaml:1: narrator.rate" in result.output
 
 
-# The casting policy
-
-
-def _config(pools: dict[str, list[VoiceProfile]]) -> VoicesConfig:
-    return VoicesConfig(
-        narrator=VoiceProfile("en-us+m3", 170, 45),
-        pools={gender: tuple(profiles) for gender, profiles in pools.items()},
-    )
-
-
-def _lines(speakers_by_scene: dict[tuple[int, int], list[str]]) -> list[Segment]:
-    segments = []
-    for (chapter, scene), names in speakers_by_scene.items():
-        for name in names:
-            segments.append(
-                Segment(
-                    kind="dialogue",
-                    start=0,
-                    end=1,
-                    text="Hi.",
-                    chapter=chapter,
-                    scene=scene,
-                    paragraph=0,
-                    speaker=name,
-                    quote=len(segments),
-                )
-            )
-    return segments
-
-
-def test_the_narrators_voice_is_never_a_characters():
-    pool = [VoiceProfile("en-us+m3", 150, 30), VoiceProfile("en-us+m1", 175, 40)]
-    cast = cast_voices(_config({"male": pool}), {"Tom": 5, "Ned": 3}, {}, ())
-    assert all(p.voice != "en-us+m3" for p in cast.speakers.values())
-
-
-def test_two_speakers_of_one_scene_sharing_a_voice_sound_clearly_different():
-    pool = [VoiceProfile("en-us+m1", 175, 40)]
-    segments = _lines({(1, 0): ["Tom", "Ned"]})
-    cast = cast_voices(_config({"male": pool}), {"Tom": 5, "Ned": 4}, {}, segments)
-    tom, ned = cast.speakers["Tom"], cast.speakers["Ned"]
-    assert tom.voice == ned.voice
-    assert abs(tom.pitch - ned.pitch) >= 12 and abs(tom.rate - ned.rate) >= 15
-
-
-def test_speakers_of_different_scenes_may_share_a_voice_unchanged():
-    pool = [VoiceProfile("en-us+m1", 175, 40)]
-    segments = _lines({(1, 0): ["Tom"], (2, 0): ["Ned"]})
-    cast = cast_voices(_config({"male": pool}), {"Tom": 5, "Ned": 4}, {}, segments)
-    assert cast.speakers["Tom"] == cast.speakers["Ned"] == pool[0]
-
-
-def test_voices_follow_gender_and_the_biggest_parts_come_first():
-    women = [VoiceProfile(f"en-us+f{n}", 175, 50) for n in range(1, 6)]
-    men = [VoiceProfile(f"en-us+m{n}", 175, 40) for n in (1, 2, 4, 5, 6)]
-    characters = {
-        "Ann": Character("Ann", gender=FEMALE),
-        "Bea": Character("Bea", gender=FEMALE),
-        "Cal": Character("Cal", gender=MALE),
-    }
-    cast = cast_voices(
-        _config({"female": women, "male": men}), {"Bea": 3, "Ann": 9, "Cal": 5}, characters
-    )
-    assert cast.speakers["Ann"] == women[0] and cast.speakers["Bea"] == women[1]
-    assert cast.speakers["Cal"] == men[0]
-    again = cast_voices(
-        _config({"female": women, "male": men}), {"Cal": 5, "Ann": 9, "Bea": 3}, characters
-    )
-    assert again.speakers == cast.speakers  # the same input, the same casting
-
-
-def test_minor_parts_share_the_last_voices_of_the_pool():
-    women = [VoiceProfile(f"en-us+f{n}", 175, 50 + n) for n in range(1, 8)]
-    lines = {"Ann": 9, **{f"Extra{n}": 1 for n in range(6)}}
-    characters = {name: Character(name, gender=FEMALE) for name in lines}
-    segments = _lines({(n, 0): [f"Extra{n}"] for n in range(6)})
-    cast = cast_voices(_config({"female": women}), lines, characters, segments)
-    minor = {cast.speakers[f"Extra{n}"] for n in range(6)}
-    assert minor <= set(women[-MINOR_VOICES:])
-    assert cast.speakers["Ann"] == women[0]
-
-
-# Fixes in the voices file
-
-
-FIXABLE = """Title: The Lamp
-Author: Ada Quill
-
-Chapter 1
-
-Lena and Osric sat by the lamp. Osric trimmed the wick.
-
-"It smokes," said Lena.
-
-"It always smokes," said Osric.
-
-"Then trim it better."
-
-A stranger knocked. "Is this the lamp house?" asked Pim.
-"""
+# Speakers, chapter ranges and pools, as cast sees them
 
 
 def _voices_with(tmp_path: Path, extra: str) -> Path:
     return write(tmp_path, "voices.yaml", "narrator: {voice: en-us+m3}\n" + extra)
-
-
-def test_a_line_fix_by_opening_words_changes_the_speaker(runner, tmp_path):
-    story = write(tmp_path, "lamp.txt", FIXABLE)
-    plain = script_records(runner, story, _voices_with(tmp_path, ""))
-    assert speaker_of(plain, "Then trim it") == "Lena"
-    fixed = script_records(
-        runner, story, _voices_with(tmp_path, 'lines:\n  "then trim it": Osric\n')
-    )
-    assert speaker_of(fixed, "Then trim it") == "Osric"
-    assert speaker_of(fixed, "It smokes") == "Lena"  # nothing else moved
-
-
-def test_a_line_fix_by_id_changes_the_speaker(runner, tmp_path):
-    story = write(tmp_path, "lamp.txt", FIXABLE)
-    plain = script_records(runner, story, _voices_with(tmp_path, ""))
-    quote = next(r["quote"] for r in plain if r["text"].startswith("It smokes"))
-    explained = run(runner, "script", story, "--voices", tmp_path / "voices.yaml", "--explain")
-    assert f"[#{quote} why:" in explained.output  # the id the user reads
-    fixed = script_records(runner, story, _voices_with(tmp_path, f"lines:\n  {quote}: Osric\n"))
-    assert speaker_of(fixed, "It smokes") == "Osric"
-
-
-def test_merge_gives_all_lines_of_one_speaker_to_another_or_the_narrator(runner, tmp_path):
-    story = write(tmp_path, "lamp.txt", FIXABLE)
-    plain = script_records(runner, story, _voices_with(tmp_path, ""))
-    assert speaker_of(plain, "Is this the lamp") == "Pim"
-    merged = script_records(runner, story, _voices_with(tmp_path, "merge:\n  pim: Osric\n"))
-    assert speaker_of(merged, "Is this the lamp") == "Osric"
-    narrated = script_records(runner, story, _voices_with(tmp_path, "merge:\n  Lena: narrator\n"))
-    lena = [r for r in narrated if r["text"].startswith(("It smokes", "Then trim"))]
-    assert {r["speaker"] for r in lena} == {"narrator"}
-    assert {r["voice"] for r in lena} == {"en-us+m3/r175/p50/v1"}
-
-
-def test_a_fix_that_matches_nothing_is_a_warning_not_an_error(runner, tmp_path):
-    story = write(tmp_path, "lamp.txt", FIXABLE)
-    voices = _voices_with(tmp_path, 'lines:\n  "no such words": Osric\n')
-    result = CliRunner().invoke(main, ["script", str(story), "--voices", str(voices)])
-    assert result.exit_code == 0
-    assert "warning" in result.stderr and "voices.yaml:3" in result.stderr
-
-
-def test_a_fix_without_a_speaker_is_a_configuration_error():
-    with pytest.raises(Exception) as error:
-        parse_voices("narrator: en-us+m3\nlines:\n  12: \n", "v.yaml")
-    assert "v.yaml:3: lines.12" in str(error.value)
 
 
 def test_a_chapter_title_names_no_speaker(runner, tmp_path):

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from mutagen.id3 import ID3
 
 from narrate import __version__
@@ -32,11 +31,6 @@ Rosa filled the kettle. Rosa liked her tea strong.
 
 "Nearly," Rosa said.
 """
-
-
-@pytest.fixture
-def runner():
-    return CliRunner()
 
 
 @pytest.fixture

@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from narrate.errors import ConfigError
+from narrate.errors import EXIT_USAGE, ConfigError
 from narrate.model import VoiceProfile
 from narrate.speech.engine import Engine, check_profiles, get_engine
+from narrate.voices.load import parse_voices
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 
@@ -250,6 +251,22 @@ def test_check_profiles_names_the_place_and_the_voice(engine: Engine) -> None:
     assert "did you mean 'en-us+f3'" in message
     assert "run `narrate voices`" in message
     assert raised.value.exit_code == 2
+
+
+def test_unknown_voice_names_the_voice_and_its_place_in_the_file():
+    text = "narrator: {voice: en-us+m3}\ncharacters:\n  Spike:\n    voice: en-us+nosuchvariant\n"
+    loaded = parse_voices(text, "cast.yaml")
+    with pytest.raises(ConfigError) as caught:
+        check_profiles(get_engine(), loaded.profile_locations)
+    message = str(caught.value)
+    assert caught.value.exit_code == EXIT_USAGE
+    assert message.startswith("cast.yaml:4: characters.Spike.voice: ")
+    assert "en-us+nosuchvariant" in message
+
+
+def test_known_voices_pass_the_engine_check():
+    loaded = parse_voices("narrator: en-us+m3\ncharacters:\n  Bo: {voice: en-us+f3}\n")
+    check_profiles(get_engine(), loaded.profile_locations)
 
 
 def test_the_interface_names_stay_importable_from_the_engine_module() -> None:

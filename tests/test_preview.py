@@ -1,8 +1,8 @@
 """``narrate preview``: one character's voice, heard before a render.
 
 The audio tests use the real engine and decode the MP3 with miniaudio, as the render tests
-do; only the test of which profile is chosen uses a fake engine that records what it is
-asked to say, since it is about the choice and not the sound.
+do; only the tests of which profile is chosen and which words it is given use a fake engine
+that records what it is asked to say, since they are about the choice and not the sound.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from mutagen.mp3 import MP3, BitrateMode
+from test_voices_edit import NARRATOR_ONLY
 
 import narrate
 from narrate.cli import main
@@ -215,6 +216,19 @@ def test_the_profile_is_the_one_a_render_would_use(tmp_path, voices, short_story
     )
     assert {profile for _, profile in engine.calls} == {cast.narrator}
     assert engine.calls[0][0] == "Rosa filled the kettle."
+
+
+def test_preview_says_the_pronunciations(tmp_path):
+    voices = tmp_path / "voices.yaml"
+    voices.write_text(
+        NARRATOR_ONLY
+        + "characters:\n  Giles: {voice: en-gb-x-rp+m7}\npronunciations: {Giles: Jiles}\n",
+        encoding="utf-8",
+    )
+    engine = RecordingEngine()
+    narrate.preview("Giles", voices=voices, output=tmp_path / "p.mp3", engine=engine)
+    said = " ".join(text for text, _ in engine.calls)
+    assert "Jiles" in said and "Giles" not in said
 
 
 def test_unknown_character_exits_2_listing_the_known_names(tmp_path, voices, short_story):

@@ -1,4 +1,5 @@
-"""The turn-taking search: the best path is the best under the features it is scored by."""
+"""The turn-taking search (narrate.dialogue.turn_taking): the best path is the best under
+the features it is scored by; what the one spoken to and the ones named tell it."""
 
 import itertools
 import random
@@ -94,3 +95,32 @@ def test_learned_weights_overlay_the_hand_set_ones():
     assert {k: v for k, v in weights.items() if k != "alternation"} == {
         k: v for k, v in DEFAULT_WEIGHTS.items() if k != "alternation"
     }
+
+
+# "sir" and "madam" tell the gender of the one spoken to.
+
+
+def test_whoever_answers_sir_is_a_man():
+    turns = [Turn(paragraph=0, fixed="Ann", addressee_gender=MALE), Turn(paragraph=1)]
+    genders = {"Ann": FEMALE, "Bea": FEMALE, "Tom": MALE}
+    # Bea is named a little more, which alone would make her the one who answers.
+    decisions = decide(turns, ["Bea", "Tom"], genders, {"Bea": 3.0, "Tom": 1.0})
+    assert decisions[1].speaker == "Tom"
+
+
+def test_the_one_called_madam_spoke_before():
+    turns = [Turn(paragraph=0), Turn(paragraph=1, fixed="Tom", addressee_gender=FEMALE)]
+    genders = {"Tom": MALE, "Sam": MALE, "Ann": FEMALE}
+    decisions = decide(turns, ["Sam", "Ann"], genders, {"Sam": 3.0, "Ann": 1.0})
+    assert decisions[0].speaker == "Ann"
+
+
+# A quote that names someone is rarely theirs.
+
+
+def test_a_speaker_does_not_name_themselves():
+    turns = [Turn(paragraph=0, fixed="Ann"), Turn(paragraph=1, mentioned=["Bea"])]
+    genders = {"Ann": FEMALE, "Bea": FEMALE, "Cal": MALE}
+    # Bea is named a little more, which alone would make her the speaker.
+    decisions = decide(turns, ["Bea", "Cal"], genders, {"Bea": 3.0, "Cal": 1.0})
+    assert decisions[1].speaker == "Cal"

@@ -1,5 +1,6 @@
-"""Review of the casting workflow: voices files as users write them, fixes, previews, and
-casting a series, each test a bug found by trying what a user would do."""
+"""Editing the voices file (narrate.voices.edit) as `narrate cast` does it: characters added
+to files as users write them, the file's line endings, permissions and link kept, written
+whole or not at all; each test a bug found by trying what a user would do."""
 
 from __future__ import annotations
 
@@ -10,15 +11,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import narrate
 from narrate.cli import main
-from narrate.dialogue.overrides import apply_fixes
-from narrate.model import DIALOGUE, FEMALE, MALE, Character, Segment, VoiceProfile
+from narrate.model import VoiceProfile
 from narrate.voices import edit as voices_file
-from narrate.voices.casting import cast_voices
 from narrate.voices.edit import NewCharacter, add_characters
 from narrate.voices.load import parse_voices
-from tests.test_preview import RecordingEngine
 
 STORY = """Title: The Boat
 Author: Ada Quill
@@ -53,10 +50,6 @@ def story(tmp_path) -> Path:
     path = tmp_path / "boat.txt"
     path.write_text(STORY, encoding="utf-8")
     return path
-
-
-def segment(text: str, speaker: str, quote: int) -> Segment:
-    return Segment(DIALOGUE, 0, len(text), text, 1, 0, quote, speaker=speaker, quote=quote)
 
 
 # --- the voices file as written by hand -----------------------------------------------------
@@ -142,83 +135,7 @@ def test_ctrl_c_while_writing_leaves_no_partial_file(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["voices.yaml"]
 
 
-# --- fixes: lines and merge -----------------------------------------------------------------
-
-
-def _config(body: str):
-    return parse_voices(NARRATOR_ONLY + POOLS + body).config
-
-
-def test_opening_words_match_whole_words_only():
-    segments = [segment("Yesterday I saw the boat,", "Ann", 0), segment("Yes, I know,", "Tom", 1)]
-    fixed, warnings = apply_fixes(segments, _config('lines: {"Yes": Ann}\n'))
-    assert [s.speaker for s in fixed] == ["Ann", "Ann"]
-    assert warnings == []
-
-
-def test_opening_words_without_a_word_are_a_config_error():
-    with pytest.raises(narrate.ConfigError, match=r"lines\.#"):
-        _config('lines: {"#": Ann}\n')
-
-
-def test_a_fix_names_a_speaker_in_any_case():
-    segments = [segment("Yes, I know,", "Tom", 0), segment("Gone,", "Jake", 1)]
-    fixed, _ = apply_fixes(segments, _config("lines: {0: jake}\nmerge: {JAKE: tom}\n"))
-    assert [s.speaker for s in fixed] == ["Tom", "Tom"]
-
-
-def test_merges_are_followed_to_the_end_of_a_chain():
-    segments = [segment("Yes,", "Tom", 0), segment("No,", "Jake", 1), segment("So,", "Ann", 2)]
-    config = _config("merge: {Tom: Jake, Jake: Ann}\nlines: {2: Tom}\n")
-    fixed, _ = apply_fixes(segments, config)
-    assert [s.speaker for s in fixed] == ["Ann", "Ann", "Ann"]
-
-
-def test_a_merge_cycle_ends():
-    segments = [segment("Yes,", "Tom", 0)]
-    fixed, _ = apply_fixes(segments, _config("merge: {Tom: Jake, Jake: Tom}\n"))
-    assert fixed[0].speaker in ("Tom", "Jake")
-
-
-# --- preview --------------------------------------------------------------------------------
-
-
-def test_preview_says_the_pronunciations(tmp_path):
-    voices = tmp_path / "voices.yaml"
-    voices.write_text(
-        NARRATOR_ONLY
-        + "characters:\n  Giles: {voice: en-gb-x-rp+m7}\npronunciations: {Giles: Jiles}\n",
-        encoding="utf-8",
-    )
-    engine = RecordingEngine()
-    narrate.preview("Giles", voices=voices, output=tmp_path / "p.mp3", engine=engine)
-    said = " ".join(text for text, _ in engine.calls)
-    assert "Jiles" in said and "Giles" not in said
-
-
-# --- casting a series -----------------------------------------------------------------------
-
-
-def test_when_the_file_has_taken_every_pooled_voice_a_new_speaker_shares_one_of_their_gender():
-    """After a few books of a series every pool voice is some character's in the file; a new
-    woman then shares a woman's voice, never gets the narrator's or a man's."""
-    config = parse_voices(
-        NARRATOR_ONLY
-        + "characters:\n"
-        + "  Ann: {voice: en-us+f3, rate: 175, pitch: 55}\n"
-        + "  Bea: {voice: en-gb-x-rp+f2, rate: 170, pitch: 60}\n"
-        + "  Cal: {voice: en-us+m1, rate: 175, pitch: 40}\n"
-        + "  Dan: {voice: en-gb-x-rp+m7, rate: 165, pitch: 35}\n"
-        + POOLS
-    ).config
-    characters = {"Eve": Character("Eve", gender=FEMALE), "Fin": Character("Fin", gender=MALE)}
-    cast = cast_voices(config, {"Eve": 3, "Fin": 3}, characters)
-    female = {p.voice for p in config.pools["female"]}
-    male = {p.voice for p in config.pools["male"]}
-    assert cast.profile_for("Eve").voice in female
-    assert cast.profile_for("Fin").voice in male
-    voices = {cast.profile_for("Eve").voice, cast.profile_for("Fin").voice}
-    assert config.narrator.voice not in voices
+# --- casting a series into the file ---------------------------------------------------------
 
 
 def test_cast_never_writes_the_narrators_voice_for_a_new_character_of_a_series(story, tmp_path):

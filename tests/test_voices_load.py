@@ -1,4 +1,5 @@
-"""Tests of loading and checking the voices file."""
+"""Tests of loading and checking the voices file (narrate.voices.load). Whether the engine
+has the voices it names is the engine's check, in test_engine.py."""
 
 from __future__ import annotations
 
@@ -316,23 +317,7 @@ def test_missing_explicit_voices_file_is_a_config_error(tmp_path: Path):
     assert str(missing) in str(caught.value)
 
 
-# --- voices the engine does not have ----------------------------------------------------------
-
-
-def test_unknown_voice_names_the_voice_and_its_place_in_the_file():
-    text = "narrator: {voice: en-us+m3}\ncharacters:\n  Spike:\n    voice: en-us+nosuchvariant\n"
-    loaded = parse_voices(text, "cast.yaml")
-    with pytest.raises(ConfigError) as caught:
-        check_profiles(get_engine(), loaded.profile_locations)
-    message = str(caught.value)
-    assert caught.value.exit_code == EXIT_USAGE
-    assert message.startswith("cast.yaml:4: characters.Spike.voice: ")
-    assert "en-us+nosuchvariant" in message
-
-
-def test_known_voices_pass_the_engine_check():
-    loaded = parse_voices("narrator: en-us+m3\ncharacters:\n  Bo: {voice: en-us+f3}\n")
-    check_profiles(get_engine(), loaded.profile_locations)
+# --- names and aliases --------------------------------------------------------------------------
 
 
 def test_an_alias_that_is_another_characters_name_is_refused():
