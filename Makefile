@@ -1,11 +1,12 @@
 # The two set-up commands of the README, and what they need.
 #   make demo   install narrate into .venv and render the bundled story into out/
 #   make test   install narrate with its test tools into .venv and run the tests
+#   make quick  the same without the tests marked slow
 PYTHON ?= python3
 VENV ?= .venv
 STORY ?= examples/the-lamp-at-gull-point.txt
 
-.PHONY: demo test lint clean
+.PHONY: demo test quick lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +18,9 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(VENV)/bin/python -m pytest
+
+quick: $(VENV)/.installed
+	$(VENV)/bin/python -m pytest -m "not slow"
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check narrate tests benchmarks

@@ -96,6 +96,7 @@ def test_titles_never_lead_outside_the_output_folder(tmp_path, title):
     assert len(result.tracks) == 1 and result.tracks[0].path.stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_ten_thousand_chapters_read_and_name_their_files(tmp_path):
     from narrate.output.layout import TRACK_PATTERN, track_name
 
@@ -114,6 +115,7 @@ def test_ten_thousand_chapters_read_and_name_their_files(tmp_path):
     assert all(TRACK_PATTERN.match(name) for name in names)
 
 
+@pytest.mark.slow
 def test_a_fifty_megabyte_line_reads_into_a_sensible_script(tmp_path):
     """50 MB without a line break: one paragraph, read in well under a minute, its speech
     to be made in pieces of bounded size."""

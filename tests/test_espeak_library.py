@@ -154,6 +154,7 @@ def test_narrate_voices_names_the_library_it_lists():
     assert listed == {p.name for p in (wheel_folder() / "espeak-ng-data/voices/!v").iterdir()}
 
 
+@pytest.mark.slow
 @linux_only
 @needs_system_library
 def test_a_render_forced_onto_the_system_library_uses_the_built_in_voices(tmp_path):

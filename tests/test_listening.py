@@ -323,6 +323,7 @@ needs_ffmpeg = pytest.mark.skipif(
 )
 
 
+@pytest.mark.slow
 @needs_ffmpeg
 def test_m4b_is_aac_with_the_chapters_and_the_cover(tmp_path):
     import subprocess

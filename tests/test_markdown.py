@@ -254,6 +254,7 @@ BLOCKS = st.sampled_from(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(BLOCKS, min_size=1, max_size=12), st.sampled_from(["\n", "\r\n"]))
 def test_any_mix_of_blocks_reads_with_spans_inside_the_file(blocks, newline):

@@ -17,6 +17,8 @@ from narrate.readers.markdown import parse_markdown  # noqa: E402
 from narrate.readers.text import parse_text  # noqa: E402
 from narrate.voices.load import default_voices_path, parse_voices  # noqa: E402
 
+pytestmark = pytest.mark.slow
+
 CONFIG = parse_voices(default_voices_path().read_text(encoding="utf-8"), "voices.yaml").config
 
 #: Pieces of prose and its marks, mixed at random: quotes of every kind, dashes, headings,

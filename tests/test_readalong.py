@@ -18,7 +18,10 @@ ROOT = Path(__file__).resolve().parent.parent
 STORY = ROOT / "examples" / "the-lamp-at-gull-point.txt"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 playwright = pytest.importorskip("playwright.sync_api")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+pytestmark = [
+    pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed"),
+    pytest.mark.slow,
+]
 
 
 @pytest.fixture(scope="module")

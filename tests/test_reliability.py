@@ -55,6 +55,7 @@ def test_a_stale_lock_is_taken_over_and_released(tmp_path):
     assert not (folder / LOCK_NAME).exists()
 
 
+@pytest.mark.slow
 def test_two_renders_of_one_book_at_once(tmp_path):
     """A real second render while the first is writing: refused; the first finishes."""
     out, cache = tmp_path / "out", tmp_path / "cache"
@@ -81,6 +82,7 @@ def test_two_renders_of_one_book_at_once(tmp_path):
     assert len(list(lock.parent.glob("*.mp3"))) == 3 and not lock.exists()
 
 
+@pytest.mark.slow
 def test_killed_at_random_moments_a_render_finishes_as_if_never_killed(tmp_path):
     """SIGKILL a render (workers and all) at random moments, several times, checking after
     each kill that every MP3 under its final name decodes whole; then let it finish. The

@@ -67,6 +67,7 @@ def test_front_matter_is_listed_but_not_read(records):
     assert not any(r["kind"] == "dialogue" for r in unspoken)
 
 
+@pytest.mark.slow
 def test_render_gives_one_tagged_chapter_with_distinct_voices(tmp_path):
     result = narrate.render(SAMPLE, out=tmp_path)
     assert len(result.tracks) == 1
