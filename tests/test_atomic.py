@@ -28,9 +28,10 @@ def test_the_temporary_is_a_fresh_dotfile_beside_the_target_renamed_into_place(t
 def test_a_block_that_fails_leaves_the_old_file_and_no_temporary(tmp_path: Path, failure):
     target = tmp_path / "book.mp3"
     target.write_bytes(b"old")
-    with pytest.raises(type(failure)), renamed_into_place(target) as temporary:
+    with pytest.raises(type(failure)) as raised, renamed_into_place(target) as temporary:
         temporary.write_bytes(b"half")
         raise failure
+    assert raised.value is failure  # passed on as it was, not wrapped
     assert target.read_bytes() == b"old"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["book.mp3"]
 
@@ -42,7 +43,10 @@ def test_a_failed_rename_leaves_no_temporary(tmp_path: Path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(atomic.os, "replace", full_disk)
-    with pytest.raises(OSError), renamed_into_place(target) as temporary:
+    with (
+        pytest.raises(OSError, match="No space left on device"),
+        renamed_into_place(target) as temporary,
+    ):
         temporary.write_bytes(b"whole")
     assert list(tmp_path.iterdir()) == []
 

@@ -196,6 +196,7 @@ def test_a_resumed_render_makes_the_same_files_as_an_uninterrupted_one(
     monkeypatch.setattr(assemble, "make_piece", stop_in_chapter_two)
     with pytest.raises(KeyboardInterrupt):
         render(story, tmp_path, engine=tone, jobs=1)
+    assert made == ["More tea?"]  # stopped there, by this test's Ctrl-C
     monkeypatch.setattr(assemble, "make_piece", real)
     resumed = render(story, tmp_path, engine=tone, jobs=1)
     assert resumed.reused >= 2 and len(resumed.kept) == 1

@@ -266,7 +266,9 @@ def test_unknown_voice_names_the_voice_and_its_place_in_the_file():
 
 def test_known_voices_pass_the_engine_check():
     loaded = parse_voices("narrator: en-us+m3\ncharacters:\n  Bo: {voice: en-us+f3}\n")
-    check_profiles(get_engine(), loaded.profile_locations)
+    check_profiles(get_engine(), loaded.profile_locations)  # raises on the first it lacks
+    checked = [profile.voice for _, profile in loaded.profile_locations]
+    assert checked == ["en-us+m3", "en-us+f3"] and all(map(get_engine().has_voice, checked))
 
 
 def test_the_interface_names_stay_importable_from_the_engine_module() -> None:

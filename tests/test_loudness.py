@@ -191,9 +191,9 @@ def test_piece_loudness_measures_pieces_shorter_than_a_block():
 
 
 def test_rejects_stereo_and_integer_types_other_than_int16():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^expected mono samples \(a 1-D array\), got shape"):
         integrated_loudness(np.zeros((100, 2)), RATE)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"^expected int16 or floating-point samples, got int32$"):
         integrated_loudness(np.zeros(100, dtype=np.int32), RATE)
 
 

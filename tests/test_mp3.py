@@ -232,11 +232,11 @@ def test_valid_bitrates():
 
 
 def test_rejects_wrong_input(tmp_path):
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"^expected mono int16 samples, got float32"):
         encode_mp3(np.zeros(100, dtype=np.float32), RATE, tmp_path / "x.mp3")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^16-bit PCM must have an even number of bytes$"):
         encode_mp3(b"\x00\x00\x00", RATE, tmp_path / "x.mp3")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^no audio to encode$"):
         encode_mp3(np.zeros(0, dtype=np.int16), RATE, tmp_path / "x.mp3")
 
 

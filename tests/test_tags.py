@@ -221,7 +221,7 @@ def test_exactly_255_marks_need_no_nesting():
 
 def test_marks_out_of_order_are_refused():
     marks = (ChapterMark("b", 1000, 2000), ChapterMark("a", 0, 1000))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^chapter marks out of order at ChapterMark"):
         tags_module.chapter_frames(marks, "Book", 2000)
 
 

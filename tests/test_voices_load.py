@@ -72,7 +72,9 @@ def test_packaged_and_top_level_voices_files_are_identical_and_load():
 
 def test_packaged_voices_all_exist_in_the_engine():
     loaded = load_voices(default_voices_path())
-    check_profiles(get_engine(), loaded.profile_locations)
+    check_profiles(get_engine(), loaded.profile_locations)  # raises on the first it lacks
+    voices = {profile.voice for _, profile in loaded.profile_locations}
+    assert voices and all(map(get_engine().has_voice, voices))
 
 
 # --- good files ---------------------------------------------------------------------------
