@@ -117,3 +117,48 @@ def test_a_bare_surname_is_not_mrs():
 def test_a_given_name_gives_a_gender_when_the_text_gives_none():
     text = "Millie brought the tea. Millie went out. Later Millie came back."
     assert index_of(text).gender("Millie") == FEMALE
+
+
+def test_mister_is_not_joined_to_a_woman_who_shares_his_surname():
+    text = (
+        "Minnie Beebe ran in. Minnie laughed. Mr. Beebe smiled at the girl. "
+        "Minnie Beebe sat down. Mr. Beebe lit his pipe and read."
+    )
+    index = index_of(text)
+    assert index.resolve("Mr. Beebe") != index.resolve("Minnie Beebe")
+    assert index.gender(index.resolve("Mr. Beebe")) == MALE
+
+
+def test_miss_joins_the_one_woman_with_that_surname():
+    text = (
+        "Charlotte Bartlett packed. Charlotte sighed. Miss Bartlett wrote a letter. "
+        "Later Miss Bartlett slept, and Charlotte Bartlett dreamed."
+    )
+    index = index_of(text)
+    assert index.resolve("Miss Bartlett") == index.resolve("Charlotte Bartlett")
+
+
+def test_two_names_often_in_one_sentence_are_two_people():
+    # Father and son: "Mr. Emerson" and "George" are written side by side, so the one
+    # Mr. Emerson is not George Emerson, though George is the only Emerson with a full name.
+    text = (
+        "George Emerson walked ahead. Mr. Emerson and George sat down. "
+        "George looked at Mr. Emerson, who smiled. Mr. Emerson followed George outside. "
+        "George Emerson laughed."
+    )
+    index = index_of(text)
+    assert index.resolve("Mr. Emerson") != index.resolve("George")
+    # Named apart, the one man called Mr. is the one with the full name.
+    alone = "Mike Campbell came. Mike smiled. Mr. Campbell sat. Later Mr. Campbell slept."
+    assert index_of(alone).resolve("Mr. Campbell") == index_of(alone).resolve("Mike Campbell")
+
+
+def test_a_place_that_never_acts_is_not_a_person():
+    text = (
+        "They drove to Hartfield. Hartfield was warm. The lawns of Hartfield were green. "
+        "Emma smiled. Emma walked about Hartfield, and Emma laughed."
+    )
+    index = index_of(text)
+    assert index.resolve("Emma") in index.people
+    assert "Hartfield" not in index.people
+    assert not index.could_be_person("Hartfield") and index.could_be_person("Stranger")

@@ -456,7 +456,11 @@ def attribute(segments: Sequence[Segment], index: CharacterIndex) -> Attribution
     quotes = _quotes(context)
     for quote in quotes:
         quote.addressees = _vocatives(context, quote)
-        context.people.update(quote.addressees)
+        # Someone spoken to is a person, unless the book shows the name is not one
+        # ("Hartfield!": a house, never acting, never he or she).
+        context.people.update(
+            name for name in quote.addressees if context.index.could_be_person(name)
+        )
         quote.mentioned = _mentioned(context, quote)
         quote.addressee_gender = _addressee_gender(context, quote)
     for quote in quotes:

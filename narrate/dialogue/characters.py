@@ -206,6 +206,11 @@ class CharacterIndex:
         """A capitalised word that is an ordinary word of the book ("At", "Darkness")."""
         return self._vocabulary is not None and self._vocabulary.ordinary(word)
 
+    def could_be_person(self, name: str) -> bool:
+        """Whether ``name`` may be a person: one of the people, or a name the text does
+        not know (a place the text names is not)."""
+        return name in self.people or name not in self.characters
+
     def resolve(self, surface: str) -> str | None:
         """The character a name as written refers to, or None when unknown or ambiguous."""
         return self._lookup.get(_key(surface))
@@ -279,7 +284,10 @@ def find_characters(
     vocabulary = _Vocabulary(full_text)
     entries: dict[str, _Entry] = {}
     pronoun_votes: dict[str, Counter] = defaultdict(Counter)
+    together = _Together()
     for text, in_narration in [(t, True) for _, t in narration] + [(t, False) for t in dialogue]:
+        if in_narration:
+            together.next_text()
         for match in NAME_PATTERN.finditer(text):
             before = text[max(0, match.start() - 8) : match.start()]
             if not in_narration and _SENTENCE_START.search(before):
@@ -288,6 +296,8 @@ def find_characters(
             if entry is None:
                 continue
             existing = entries.setdefault(entry.key, entry)
+            if in_narration:
+                together.named(entry.key, text, match.start(), match.end())
             existing.count += 1
             existing.forms[entry.display] += 1
             if before.endswith("the ") and not match.group("honorific"):
@@ -299,9 +309,46 @@ def find_characters(
             vote = _pronoun_after(text, match.start(), match.end()) if in_narration else None
             if vote:
                 pronoun_votes[entry.key][vote[0]] += vote[1]
-    index = _cluster(entries, pronoun_votes)
+    together.next_text()
+    index = _cluster(entries, pronoun_votes, together.counts)
     index._vocabulary = vocabulary
     return index
+
+
+class _Together:
+    """How often two names are written in one sentence of the narration: a person is
+    rarely named twice over in one sentence, so names that often are ("Mr. Emerson and
+    George") are two people."""
+
+    def __init__(self) -> None:
+        self.counts: Counter = Counter()
+        self._sentence: set[str] = set()
+        self._text = ""
+        self._end = 0
+
+    def next_text(self) -> None:
+        self._flush()
+        self._text, self._end = "", 0
+
+    def named(self, key: str, text: str, start: int, end: int) -> None:
+        """The name ``key`` is written at ``text[start:end]``."""
+        if text is not self._text or start >= self._end:
+            self._flush()
+            self._text = text
+            # From the name's end: "Mr." is not the end of a sentence.
+            found = _SENTENCE_END.search(text, end)
+            self._end = found.end() if found else len(text)
+        self._sentence.add(key)
+
+    def _flush(self) -> None:
+        names = sorted(self._sentence)
+        for number, one in enumerate(names):
+            for other in names[number + 1 :]:
+                self.counts[one, other] += 1
+        self._sentence = set()
+
+
+_SENTENCE_END = re.compile(r"[.!?]['\"\u201d\u2019]?(?:\s|$)")
 
 
 def _titles(clusters: dict[str, list[_Entry]], names: dict[str, str]) -> dict[str, list[str]]:
@@ -423,7 +470,9 @@ def _pronoun_after(text: str, start: int, end: int) -> tuple[str, float] | None:
     return gender, 1.0
 
 
-def _cluster(entries: dict[str, _Entry], pronoun_votes: dict[str, Counter]) -> CharacterIndex:
+def _cluster(
+    entries: dict[str, _Entry], pronoun_votes: dict[str, Counter], together: Counter
+) -> CharacterIndex:
     """Join short forms to the longer name they belong to; build the lookup table.
 
     A short form that fits several longer names ("Bennet": Mr., Mrs., Elizabeth Bennet)
@@ -452,7 +501,7 @@ def _cluster(entries: dict[str, _Entry], pronoun_votes: dict[str, Counter]) -> C
         places = sum(m.place_hints for m in members)
         if count >= 2 and not (places * 3 >= count and not any(m.honorific for m in members)):
             kept[root] = members
-    clusters = _join_mister_to_full_name(kept, pronoun_votes)
+    clusters = _join_honorific_to_full_name(kept, pronoun_votes, together)
     clusters = _join_short_given_names(clusters)
     # How many characters carry each last name ("Bennet": five).
     surname_owners: Counter = Counter()
@@ -487,16 +536,29 @@ def _cluster(entries: dict[str, _Entry], pronoun_votes: dict[str, Counter]) -> C
     index.people = {
         names[root]
         for root, members in clusters.items()
-        if any(m.acts or m.honorific for m in members) or index.characters[names[root]].gender
+        if _is_person(members, pronoun_votes, index.characters[names[root]].gender)
     }
     return index
 
 
-def _join_mister_to_full_name(
-    clusters: dict[str, list[_Entry]], pronoun_votes: dict[str, Counter]
+def _is_person(members: list[_Entry], pronoun_votes: dict[str, Counter], gender) -> bool:
+    """Whether a named thing is a person: it bears a title, has a given name, acts as people
+    do, or is "he" or "she" often enough that a place or a book rarely would be."""
+    if any(m.honorific for m in members) or _given_name_gender(members):
+        return True
+    acts = sum(m.acts for m in members)
+    votes = sum(sum(pronoun_votes.get(m.key, Counter()).values()) for m in members)
+    return acts >= 2 or (gender is not None and (acts >= 1 or votes >= 3))
+
+
+def _join_honorific_to_full_name(
+    clusters: dict[str, list[_Entry]], pronoun_votes: dict[str, Counter], together: Counter
 ) -> dict[str, list[_Entry]]:
     """ "Mr. Campbell" is "Mike Campbell" when he is the only man of the book with a full
-    name ending in Campbell. (Not "Mrs." or "Miss": Elizabeth Bennet is not Mrs. Bennet.)"""
+    name ending in Campbell, and "Miss Bartlett" is "Charlotte Bartlett" when she is the
+    only woman so named. Not "Mrs.": Elizabeth Bennet is not Mrs. Bennet. And not when the
+    two are named in one sentence often enough to be two people ("Mr. Emerson and George",
+    father and son)."""
     full_names: dict[str, list[str]] = defaultdict(list)
     for root, members in clusters.items():
         first = members[0]
@@ -505,19 +567,48 @@ def _join_mister_to_full_name(
     for root in list(clusters):
         members = clusters[root]
         first = members[0]
-        if first.honorific not in ("mr", "mister") or len(first.tokens) != 1:
+        wanted = {"mr": MALE, "mister": MALE, "miss": FEMALE}.get(first.honorific or "")
+        if wanted is None or len(first.tokens) != 1:
             continue
-        candidates = full_names.get(first.tokens[0], [])
-        if len(candidates) != 1 or candidates[0] not in clusters:
+        candidates = [
+            target
+            for target in full_names.get(first.tokens[0], [])
+            if target in clusters and _gender_of(clusters[target], pronoun_votes) in (None, wanted)
+        ]
+        if len(candidates) != 1:
             continue
         target = candidates[0]
-        votes: Counter = Counter()
-        for member in clusters[target]:
-            votes.update(pronoun_votes.get(member.key, Counter()))
-        if _vote(votes) in (None, MALE):
-            clusters[target] = clusters[target] + members
-            del clusters[root]
+        given = [m.key for m in clusters[target] if m.tokens[0] == clusters[target][0].tokens[0]]
+        if _two_people(together, [m.key for m in members], given, members, clusters[target]):
+            continue
+        clusters[target] = clusters[target] + members
+        del clusters[root]
     return clusters
+
+
+def _gender_of(members: list[_Entry], pronoun_votes: dict[str, Counter]) -> str | None:
+    """A cluster's gender as its pronouns say, else as its given name usually is."""
+    votes: Counter = Counter()
+    for member in members:
+        votes.update(pronoun_votes.get(member.key, Counter()))
+    return _vote(votes) or _given_name_gender(members)
+
+
+def _two_people(
+    together: Counter,
+    keys: list[str],
+    others: list[str],
+    members: list[_Entry],
+    other_members: list[_Entry],
+) -> bool:
+    """Whether names ``keys`` and ``others`` are written in one sentence often enough
+    (twice, and in a twentieth of the sentences the rarer is named in) to be two people."""
+    both = sum(together[tuple(sorted((a, b)))] for a in set(keys) for b in set(others) if a != b)
+    named = min(
+        sum(m.count for m in members if m.key in keys),
+        sum(m.count for m in other_members if m.key in others),
+    )
+    return both >= 2 and both * 20 >= named
 
 
 @functools.cache
