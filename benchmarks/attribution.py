@@ -51,10 +51,9 @@ def main() -> int:
         return 1
     score = _load(scorer)
     folders = [f for f in score.novel_dirs(args.data) if not args.novel or f.name in args.novel]
+    count = len(folders)
     with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        results = list(
-            pool.map(measure, [str(scorer)] * len(folders), map(str, folders), [args] * len(folders))
-        )
+        results = list(pool.map(measure, [str(scorer)] * count, map(str, folders), [args] * count))
     last = json.loads(LAST_RUN.read_text()) if LAST_RUN.exists() else {}
     _print_table(results, last)
     if not args.novel:
