@@ -44,6 +44,9 @@ def main() -> int:
     parser.add_argument("--novel", action="append", help="only these novels (repeatable)")
     parser.add_argument("--show-voices", action="store_true", help="list split and merged")
     parser.add_argument("--jobs", type=int, default=2, help="novels measured at once")
+    parser.add_argument(
+        "--calibrate", action="store_true", help="fit and check the confidence of each pass"
+    )
     args = parser.parse_args()
     scorer = find_scorer(args.data)
     if scorer is None:
@@ -65,6 +68,8 @@ def main() -> int:
                 print(line)
     if args.by_pass:
         _print_passes(results)
+    if args.calibrate:
+        _calibrate(results)
     return 0
 
 
@@ -105,6 +110,7 @@ def measure(scorer: str, folder_name: str, args) -> dict:
     voices = _voices(score, quotes, index, matcher)
     counts = Counter(quote["type"] for quote in quotes)
     passes = _passes(score, script, quotes, matcher) if args.by_pass else {}
+    sureness = _sureness(score, script, quotes, matcher, args.calibrate)
     return {
         "novel": folder.name,
         "quotes": result["quotes"],
@@ -118,6 +124,7 @@ def measure(scorer: str, folder_name: str, args) -> dict:
         "merged": voices["merged"],
         "voices": voices["lines"] if args.show_voices else [],
         "passes": passes,
+        "sureness": sureness,
     }
 
 
@@ -174,6 +181,118 @@ def _passes(score, script, quotes, matcher) -> dict:
         counts[kind][0] += 1
         counts[kind][1] += bool(matcher.candidates(speaker) & matcher.gold(quote["speaker"]))
     return dict(counts)
+
+
+def _sureness(score, script, quotes, matcher, margins: bool) -> list[tuple]:
+    """Per gold quote: (pass, confidence, right), and with ``margins`` the turn-taking
+    margin behind the confidence (the script is made again with the margins kept)."""
+    import math
+
+    import narrate.dialogue.attribution as attribution
+
+    if margins:
+        from narrate.pipeline import make_script
+        from narrate.voices.load import default_voices_path, load_voices
+
+        kept = attribution.confidence
+        attribution.confidence = lambda reason, margin: margin
+        try:
+            config = load_voices(default_voices_path()).config
+            with_margins = make_script(script.book, config)
+        finally:
+            attribution.confidence = kept
+        margin_of = {s.start: s.confidence for s in with_margins.segments if s.is_dialogue}
+    index = score.SegmentIndex(
+        [(s.start, s.end, s) for s in script.segments if s.is_dialogue and s.confidence is not None]
+    )
+    found = []
+    for quote in quotes:
+        cover: Counter = Counter()
+        segments = {}
+        for start, end in quote["spans"]:
+            for a, b, segment in index.overlapping(start, end):
+                cover[a] += min(end, b) - max(start, a)
+                segments[a] = segment
+        if not cover:
+            continue
+        segment = segments[cover.most_common(1)[0][0]]
+        right = bool(matcher.candidates(segment.speaker) & matcher.gold(quote["speaker"]))
+        margin = margin_of.get(segment.start, math.inf) if margins else math.inf
+        found.append((attribution.pass_of(segment.reason), segment.confidence, right, margin))
+    return found
+
+
+def _calibrate(results: list[dict]) -> None:
+    """How well the confidence says how often narrate is right: by pass, in bands, the
+    least sure tenth against the rest, and the margin curve fitted on all novels and on
+    all but each one (leave one novel out)."""
+    import math
+
+    everything = [item for r in results for item in r["sureness"]]
+    print(f"\n{'pass':<32} {'quotes':>7} {'right':>7} {'confidence':>11}")
+    kinds: dict[str, list] = defaultdict(list)
+    for kind, sure, right, _ in everything:
+        kinds[kind].append((sure, right))
+    for kind, items in sorted(kinds.items(), key=lambda item: -len(item[1])):
+        right = sum(r for _, r in items) / len(items)
+        mean = sum(s for s, _ in items) / len(items)
+        print(f"{kind:<32} {len(items):7d} {right:7.1%} {mean:11.2f}")
+    print(f"\n{'confidence':<12} {'quotes':>7} {'right':>7}")
+    bands = [(0.0, 0.4), (0.4, 0.5), (0.5, 0.6), (0.6, 0.7), (0.7, 0.8), (0.8, 0.9), (0.9, 1.01)]
+    for low, high in bands:
+        items = [right for _, sure, right, _ in everything if low <= sure < high]
+        if items:
+            print(
+                f"{low:.1f}-{min(high, 1.0):.1f}     {len(items):7d} {sum(items) / len(items):7.1%}"
+            )
+    ordered = sorted(everything, key=lambda item: item[1])
+    tenth = len(ordered) // 10
+    least, rest = ordered[:tenth], ordered[tenth:]
+    low_error = 1 - sum(item[2] for item in least) / len(least)
+    rest_error = 1 - sum(item[2] for item in rest) / len(rest)
+    print(
+        f"least sure tenth: {low_error:.1%} wrong; the rest: {rest_error:.1%} wrong;"
+        f" {low_error / rest_error:.1f} times"
+    )
+
+    # The margin curve of the turn-taking model's choices, fitted by log loss.
+    def fit(items):
+        best = None
+        for low in [x / 100 for x in range(10, 70, 5)]:
+            for high in [x / 100 for x in range(70, 100, 2)]:
+                for scale in (1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0):
+                    loss = 0.0
+                    for _, _, right, margin in items:
+                        p = high - (high - low) * math.exp(-margin / scale)
+                        p = min(max(p, 1e-3), 1 - 1e-3)
+                        loss -= math.log(p if right else 1 - p)
+                    if best is None or loss < best[0]:
+                        best = (loss, low, high, scale)
+        return best[1:]
+
+    decided = [item for item in everything if not math.isinf(item[3])]
+    if not decided:
+        return
+    print(
+        f"\nturn-taking choices: {len(decided)}; fitted (low, high, scale) on all: {fit(decided)}"
+    )
+    by_kind: dict[str, list] = defaultdict(list)
+    for item in decided:
+        by_kind[item[0]].append(item)
+    for kind, items in sorted(by_kind.items(), key=lambda item: -len(item[1])):
+        if len(items) >= 150:
+            print(f"  {kind:<32} {len(items):6d} {fit(items)}")
+    for r in results:
+        held = [item for item in r["sureness"] if not math.isinf(item[3])]
+        others = [
+            item
+            for other in results
+            if other is not r
+            for item in other["sureness"]
+            if not math.isinf(item[3])
+        ]
+        if held:
+            print(f"  without {r['novel']:<30} {fit(others)}")
 
 
 def _print_table(results: list[dict], last: dict) -> None:

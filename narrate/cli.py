@@ -20,7 +20,7 @@ import click
 from narrate import __version__
 from narrate.errors import EXIT_FAILURE, ConfigError, NarrateError
 from narrate.output.layout import DEFAULT_OUT
-from narrate.output.views import cast_table, records, screenplay
+from narrate.output.views import cast_table, records, review, screenplay
 from narrate.speech.mp3 import DEFAULT_BITRATE
 
 _debug = False
@@ -275,6 +275,17 @@ def render(
     is_flag=True,
     help="Show the words as they will be spoken (with the pronunciations), not as written.",
 )
+@click.option(
+    "--review",
+    "review_count",
+    type=click.IntRange(min=1),
+    is_flag=False,
+    flag_value=20,
+    default=None,
+    metavar="[N]",
+    help="List the N quotes (default 20) whose speaker narrate is least sure of, to check "
+    "and fix under lines: before rendering.",
+)
 @_title
 @_author
 @_keep_notes
@@ -291,6 +302,7 @@ def script(
     keep_notes,
     language,
     engine_name,
+    review_count,
 ):
     """Print the attributed script of INPUT, without synthesizing it."""
     from narrate.pipeline import script as make_script
@@ -306,7 +318,10 @@ def script(
         engine=get_engine(engine_name),
     )
     _warn(result.warnings)
-    if output_format == "jsonl":
+    if review_count is not None:
+        for line in review(result, review_count):
+            click.echo(line)
+    elif output_format == "jsonl":
         for record in records(result, spoken=spoken):
             sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
     else:

@@ -185,6 +185,9 @@ class Segment:
     speaker: str = NARRATOR
     quote: int | None = None
     reason: str = ""
+    #: How likely the speaker is right (0-1), and the next likeliest speaker, for a quote.
+    confidence: float | None = None
+    runner_up: str | None = None
     #: False for front matter (notes, disclaimers) that is listed but not read aloud.
     spoken: bool = True
     #: True for a chapter heading read by the narrator.

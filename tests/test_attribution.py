@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from narrate.dialogue import attribution as speakers
 from narrate.dialogue.attribution import attribute
 from narrate.dialogue.characters import CharacterIndex, find_characters
@@ -623,3 +625,51 @@ def test_miss_with_a_given_name_is_the_woman_of_that_name():
         '"Will you take tea, Miss Louisa?" asked the maid.\n'
     )
     assert index.resolve("Miss Louisa") == index.resolve("Louisa") is not None
+
+
+PDNC = Path(__file__).resolve().parent.parent.parent / "shared" / "pdnc"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (PDNC / "score.py").exists(), reason="../shared/pdnc not present")
+def test_the_confidence_says_how_often_narrate_is_right_on_annotated_novels():
+    """On the fourteen PDNC dev novels: the least sure tenth of the quotes holds at least
+    three times the error rate of the rest, and in every band of confidence holding many
+    quotes, the share right is within ten points of the confidence."""
+    import importlib.util
+
+    from narrate.pipeline import make_script
+    from narrate.readers import read_book
+    from narrate.voices.load import default_voices_path, load_voices
+
+    spec = importlib.util.spec_from_file_location("pdnc_score", PDNC / "score.py")
+    score = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(score)
+    config = load_voices(default_voices_path()).config
+    judged = []
+    for folder in score.novel_dirs(PDNC / "dev"):
+        script = make_script(read_book(folder / "novel_text.txt"), config)
+        index = score.SegmentIndex(
+            [(s.start, s.end, s) for s in script.segments if s.is_dialogue and s.confidence]
+        )
+        matcher = score.NameMatcher(score.load_characters(folder))
+        for quote in score.load_quotes(folder):
+            cover = {}
+            for start, end in quote["spans"]:
+                for a, b, segment in index.overlapping(start, end):
+                    cover[segment] = cover.get(segment, 0) + min(end, b) - max(start, a)
+            if cover:
+                segment = max(cover, key=cover.get)
+                right = bool(matcher.candidates(segment.speaker) & matcher.gold(quote["speaker"]))
+                judged.append((segment.confidence, right))
+    judged.sort()
+    tenth = len(judged) // 10
+    least = 1 - sum(right for _, right in judged[:tenth]) / tenth
+    rest = 1 - sum(right for _, right in judged[tenth:]) / (len(judged) - tenth)
+    assert least >= 3 * rest, (least, rest)
+    for low in (0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
+        band = [(sure, right) for sure, right in judged if low <= sure < low + 0.1]
+        if len(band) >= 500:
+            mean = sum(sure for sure, _ in band) / len(band)
+            share = sum(right for _, right in band) / len(band)
+            assert abs(mean - share) <= 0.1, (low, mean, share)

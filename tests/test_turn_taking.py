@@ -55,6 +55,32 @@ def test_the_search_finds_the_path_its_features_score_best():
         assert abs(_score(weights, made, found, genders, salience) - best) < 1e-9
 
 
+def test_each_margin_is_the_lead_over_the_best_path_with_another_speaker_there():
+    """Max-marginals by brute force: for every turn, the best path that gives it to someone
+    else scores the margin less, and that someone is the runner-up."""
+    rng = random.Random(11)
+    weights = dict(DEFAULT_WEIGHTS, named_before=1.3, named_after=0.7)
+    for _ in range(150):
+        made, people, genders, salience = _random_conversation(rng)
+        found = turns.search(made, people, genders, salience, weights)
+        options = [[t.fixed] if t.fixed else people for t in made]
+        paths = [list(p) for p in itertools.product(*options)]
+        scores = [_score(weights, made, path, genders, salience) for path in paths]
+        best = max(scores)
+        for position, chosen in enumerate(found.speakers):
+            others = {}
+            for path, total in zip(paths, scores, strict=True):
+                if path[position] != chosen:
+                    others[path[position]] = max(others.get(path[position], -1e18), total)
+            if not others:
+                assert found.margins[position] == float("inf")
+                assert found.runners_up[position] is None
+                continue
+            second = max(others.values())
+            assert abs(found.margins[position] - max(0.0, best - second)) < 1e-9
+            assert others[found.runners_up[position]] == second
+
+
 def test_allowed_speakers_limit_the_path():
     made = [Turn(paragraph=1), Turn(paragraph=2), Turn(paragraph=3)]
     genders = {"Ann": FEMALE, "Cal": MALE}

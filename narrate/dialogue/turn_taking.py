@@ -105,6 +105,11 @@ class Turn:
 class Decision:
     speaker: str
     reason: str
+    #: How much better the best reading of the conversation is than the best one with
+    #: another speaker for this quote (infinite for a quote a speech tag settled).
+    margin: float = math.inf
+    #: That other speaker.
+    runner_up: str | None = None
 
 
 def load_weights(text: str | None = None) -> dict[str, float]:
@@ -142,9 +147,15 @@ def decide(
     ``allowed`` (for training) limits each turn to some speakers: the path the gold
     labels allow."""
     weights = WEIGHTS if weights is None else weights
-    speakers = best_path(turns, candidates, genders, salience, weights, allowed)
+    found = search(turns, candidates, genders, salience, weights, allowed)
+    speakers = found.speakers
     return [
-        Decision(speaker, _why(turns, position, speakers, speaker))
+        Decision(
+            speaker,
+            _why(turns, position, speakers, speaker),
+            found.margins[position],
+            found.runners_up[position],
+        )
         for position, speaker in enumerate(speakers)
     ]
 
@@ -161,15 +172,39 @@ def best_path(
     weights: Mapping[str, float],
     allowed: Sequence[set[str] | None] | None = None,
 ) -> list[str]:
-    if not turns:
-        return []
-    people = people_of(turns, candidates)
+    """The most likely speaker of every turn (see :func:`search`)."""
+    return search(turns, candidates, genders, salience, weights, allowed).speakers
+
+
+@dataclass
+class Search:
+    """The best reading of a conversation, and for each quote how sure it is: the margin
+    by which it beats the best reading that gives the quote to someone else, and who."""
+
+    speakers: list[str]
+    margins: list[float]
+    runners_up: list[str | None]
+
+
+def search(
+    turns: Sequence[Turn],
+    candidates: Sequence[str],
+    genders: Mapping[str, str | None],
+    salience: Mapping[str, float],
+    weights: Mapping[str, float],
+    allowed: Sequence[set[str] | None] | None = None,
+) -> Search:
+    """A second-order Viterbi search over who speaks each turn, then a backward pass, so
+    that for every turn and speaker the best whole reading with that speaker there is
+    known (its max-marginal): the margins come from those."""
+    people = people_of(turns, candidates) if turns else []
     if not people:
-        return []
+        return Search([], [], [])
     start = (None, None)
     # best[(previous, current)] = (score, back-pointer state)
     best: dict[tuple[str | None, str | None], tuple[float, tuple | None]] = {start: (0.0, None)}
     history: list[dict] = []
+    steps: list[tuple[list[str], dict[str, float], object]] = []
     for position, turn in enumerate(turns):
         options = [turn.fixed] if turn.fixed else people
         if allowed is not None and allowed[position] and not turn.fixed:
@@ -179,6 +214,7 @@ def best_path(
             for c in options
         }
         transition = _transition_scorer(turn, turns, position, genders, weights)
+        steps.append((options, emissions, transition))
         following: dict[tuple, tuple[float, tuple]] = {}
         for (before, previous), (score, _) in best.items():
             for current in options:
@@ -195,7 +231,46 @@ def best_path(
         speakers.append(state[1])
         state = following[state][1]
     speakers.reverse()
-    return speakers
+    margins, runners_up = _margins(history, steps, speakers)
+    return Search(speakers, margins, runners_up)
+
+
+def _margins(
+    history: list[dict], steps: list[tuple], speakers: list[str]
+) -> tuple[list[float], list[str | None]]:
+    """For each turn, the best reading's lead over the best reading with another speaker
+    there, and that speaker: forward scores (``history``) plus the best continuation."""
+    rest: dict = {state: 0.0 for state in history[-1]}
+    after: list[dict] = [rest]
+    for position in range(len(history) - 1, 0, -1):
+        options, emissions, transition = steps[position]
+        earlier: dict = {}
+        for before, previous in history[position - 1]:
+            earlier[before, previous] = max(
+                emissions[current]
+                + transition(before, previous, current)
+                + rest.get((previous, current), -math.inf)
+                for current in options
+            )
+        rest = earlier
+        after.append(rest)
+    after.reverse()
+    margins: list[float] = []
+    runners_up: list[str | None] = []
+    for position, chosen in enumerate(speakers):
+        whole: dict[str, float] = {}
+        for state, (score, _) in history[position].items():
+            total = score + after[position].get(state, -math.inf)
+            whole[state[1]] = max(whole.get(state[1], -math.inf), total)
+        others = [(total, speaker) for speaker, total in whole.items() if speaker != chosen]
+        if not others:
+            margins.append(math.inf)
+            runners_up.append(None)
+            continue
+        second, runner_up = max(others)
+        margins.append(max(0.0, whole[chosen] - second))
+        runners_up.append(runner_up)
+    return margins, runners_up
 
 
 def path_features(

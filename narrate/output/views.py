@@ -10,6 +10,7 @@ reading instead of rendering.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from narrate.model import NARRATOR, Script, Segment, plain, shown
 from narrate.speech.text import spoken_text
@@ -42,6 +43,10 @@ def records(script: Script, spoken: bool = False) -> Iterator[dict]:
             record["quote"] = segment.quote
         if segment.reason:
             record["reason"] = segment.reason
+        if segment.confidence is not None:
+            record["confidence"] = segment.confidence
+            if segment.runner_up:
+                record["runner_up"] = segment.runner_up
         if not segment.spoken:
             record["spoken"] = False
         yield record
@@ -102,3 +107,90 @@ def cast_table(script: Script) -> Iterator[str]:
             f"  {character.name:<{width}}  {lines:4d} line{'s' * (lines != 1)}  "
             f"{(character.gender or '?'):<7} {profile.id}"
         )
+
+
+@dataclass(frozen=True)
+class Doubt:
+    """A quote narrate is unsure of: its id (for ``lines:``), chapter, speaker, how sure,
+    the next likeliest speaker, the words, and the narration around them."""
+
+    quote: int
+    chapter: int
+    speaker: str
+    confidence: float
+    runner_up: str | None
+    text: str
+    before: str
+    after: str
+
+
+def doubts(script: Script, count: int = 20) -> list[Doubt]:
+    """The ``count`` quotes narrate is least sure of, in the order they come in the book."""
+    parts: dict[int, list[Segment]] = {}
+    for segment in script.segments:
+        if segment.is_dialogue and segment.spoken and segment.quote is not None:
+            parts.setdefault(segment.quote, []).append(segment)
+    sure = {quote: min(s.confidence or 0.0 for s in found) for quote, found in parts.items()}
+    chosen = sorted(sorted(sure, key=lambda quote: (sure[quote], quote))[:count])
+    index = {id(segment): number for number, segment in enumerate(script.segments)}
+    found = []
+    for quote in chosen:
+        first, last = parts[quote][0], parts[quote][-1]
+        found.append(
+            Doubt(
+                quote,
+                first.chapter,
+                first.speaker,
+                sure[quote],
+                first.runner_up,
+                " … ".join(" ".join(plain(s.text).split()) for s in parts[quote]),
+                _narration_near(script, index[id(first)], -1),
+                _narration_near(script, index[id(last)], +1),
+            )
+        )
+    return found
+
+
+def review(script: Script, count: int = 20) -> Iterator[str]:
+    """The doubtful quotes as people read them, each with the line that fixes it."""
+    found = doubts(script, count)
+    if not found:
+        yield "No quotes to review."
+        return
+    yield (
+        f"The {len(found)} quotes narrate is least sure of"
+        " (a wrong one is fixed under lines: in voices.yaml):"
+    )
+    for doubt in found:
+        other = f" (or {doubt.runner_up})" if doubt.runner_up else ""
+        yield ""
+        yield (
+            f"#{doubt.quote}  chapter {doubt.chapter}  {doubt.speaker.upper()}{other}"
+            f"  {doubt.confidence:.0%} sure"
+        )
+        if doubt.before:
+            yield f"    …{doubt.before}"
+        text = doubt.text if len(doubt.text) <= 240 else doubt.text[:239] + "…"
+        yield f"    \u201c{text}\u201d"
+        if doubt.after:
+            yield f"    {doubt.after}…"
+        yield f"    lines: {{{doubt.quote}: {doubt.runner_up or 'WHO'}}}"
+
+
+#: How much narration around a doubtful quote to show, in characters.
+_CONTEXT_CHARACTERS = 100
+
+
+def _narration_near(script: Script, number: int, step: int) -> str:
+    """The narration next to segment ``number`` (before it with step -1, after with +1),
+    in its paragraph or the one beside, cut to _CONTEXT_CHARACTERS."""
+    position = number + step
+    while 0 <= position < len(script.segments):
+        segment = script.segments[position]
+        if segment.kind != "dialogue" and segment.spoken and not segment.heading:
+            text = " ".join(plain(segment.text).split())
+            return text[-_CONTEXT_CHARACTERS:] if step < 0 else text[:_CONTEXT_CHARACTERS]
+        if segment.is_dialogue and segment.quote != script.segments[number].quote:
+            return ""
+        position += step
+    return ""
