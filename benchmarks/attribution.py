@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import re
 import sys
 import time
 from collections import Counter, defaultdict
@@ -167,6 +166,8 @@ def _voices(score, quotes, index, matcher) -> dict:
 
 def _passes(score, script, quotes, matcher) -> dict:
     """For each attribution pass: (quotes it decided, how many of them right)."""
+    import narrate.dialogue.attribution as attribution
+
     index = score.SegmentIndex(
         [(s.start, s.end, f"{s.speaker}\t{s.reason}") for s in script.segments if s.is_dialogue]
     )
@@ -177,7 +178,7 @@ def _passes(score, script, quotes, matcher) -> dict:
             counts["(not detected)"][0] += 1
             continue
         speaker, reason = found.split("\t")
-        kind = re.sub(r":.*|\s*\[.*", "", reason).strip() or "(none)"
+        kind = attribution.pass_of(reason)
         counts[kind][0] += 1
         counts[kind][1] += bool(matcher.candidates(speaker) & matcher.gold(quote["speaker"]))
     return dict(counts)

@@ -534,7 +534,7 @@ def serve(folder, host, port, token, no_token, allowed_hosts, quiet):
     hidden files or directory listings. Players can seek (byte ranges); feeds are served
     with absolute links. Ctrl-C stops it.
     """
-    from narrate.output.serve import choose_token, feeds, local_address, make_server
+    from narrate.output.serve import choose_token, feeds, local_address, make_server, netloc
 
     secret = choose_token(host, token, no_token)
     try:
@@ -542,9 +542,7 @@ def serve(folder, host, port, token, no_token, allowed_hosts, quiet):
     except OSError as error:
         raise ConfigError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
     address = local_address() if host in ("0.0.0.0", "", "::") else host
-    if ":" in address:
-        address = f"[{address}]"
-    base = f"http://{address}:{server.server_address[1]}/" + (f"{secret}/" if secret else "")
+    base = f"http://{netloc(address, server.server_address[1])}/" + (f"{secret}/" if secret else "")
     click.echo(f"Serving {folder} at {base}")
     found = list(feeds(folder))
     if not found:

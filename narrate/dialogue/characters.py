@@ -517,13 +517,11 @@ def _cluster(
         ):
             name = "the " + name  # "the Hatter", "the Invisible Man"
         names[root] = name
-        votes: Counter = Counter()
         honorific_gender = None
         for member in members:
-            votes.update(pronoun_votes.get(member.key, Counter()))
             if member.honorific and HONORIFICS.get(member.honorific):
                 honorific_gender = HONORIFICS[member.honorific]
-        gender = honorific_gender or _vote(votes) or _given_name_gender(members)
+        gender = honorific_gender or _gender_of(members, pronoun_votes)
         aliases = sorted({form for m in members for form in m.forms} - {name})
         characters.append(Character(name=name, aliases=tuple(aliases), gender=gender))
         for member in members:

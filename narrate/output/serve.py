@@ -360,10 +360,9 @@ class Handler(BaseHTTPRequestHandler):
             self.not_found()
         elif path.name == FEED_NAME:
             folder = self.base() + "/".join(quote(s) for s in segments[:-1]) + "/"
-            try:
-                body = absolute_links(path.read_bytes(), folder)
-            except Exception:  # an unreadable or broken feed: served as it is
-                body = path.read_bytes()
+            body = path.read_bytes()
+            with contextlib.suppress(Exception):  # a broken feed is served as it is
+                body = absolute_links(body, folder)
             self.send_bytes(body, TYPES[".xml"], head_only)
         else:
             self.send_file(path, head_only)
@@ -381,7 +380,7 @@ class Handler(BaseHTTPRequestHandler):
         if name and name in self.server.allowed_hosts and re.match(r"^[\w.:\[\]-]+$", host):
             return host
         address, port = self.connection.getsockname()[:2]
-        return _netloc(address, port)
+        return netloc(address, port)
 
     def not_found(self) -> None:
         self.send_bytes(b"Not found\n", "text/plain; charset=utf-8", False, HTTPStatus.NOT_FOUND)
@@ -458,7 +457,8 @@ def _byte_range(header: str, size: int) -> tuple[int, int] | str | None:
     return start, end
 
 
-def _netloc(address: str, port: int) -> str:
+def netloc(address: str, port: int) -> str:
+    """``host:port`` for a URL: IPv6 in brackets, IPv4 through a dual-stack socket bare."""
     if address.startswith("::ffff:") and "." in address:
         address = address.removeprefix("::ffff:")  # IPv4 through a dual-stack socket
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
