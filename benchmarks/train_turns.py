@@ -121,12 +121,12 @@ class Novel:
             allowed = []
             for turn in call[0]:
                 gold = self._gold_at(turn.start, starts)
+                wanted = self.matcher.gold(gold) if gold else set()
                 names = {
                     p
                     for p in people
-                    if gold
-                    and gold
-                    in self.matcher.candidates(narrator if p == NARRATOR and narrator else p)
+                    if wanted
+                    & self.matcher.candidates(narrator if p == NARRATOR and narrator else p)
                 }
                 allowed.append(names or None)
             self.conversations.append(Conversation(call, allowed))
@@ -152,7 +152,9 @@ class Novel:
         right = 0
         for quote in self.quotes:
             predicted = self.scorer.predicted_speaker(quote["spans"], index)
-            right += bool(predicted) and quote["speaker"] in self.matcher.candidates(predicted)
+            right += bool(predicted) and bool(
+                self.matcher.gold(quote["speaker"]) & self.matcher.candidates(predicted)
+            )
         return right / len(self.quotes)
 
 
