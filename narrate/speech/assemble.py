@@ -291,8 +291,12 @@ def with_place(error: NarrateError, chapter: int, text: str) -> NarrateError:
     return NarrateError(message, error.exit_code)
 
 
-def engine_identity(engine: Engine) -> str:
-    """What in an engine decides how it sounds: its name and version."""
+def engine_identity(engine: Engine, voice: str | None = None) -> str:
+    """What in an engine decides how ``voice`` sounds: its name and version, or what an
+    engine with an ``identity`` method says (for a Piper voice: the model's identity)."""
+    own = getattr(engine, "identity", None)
+    if own is not None and voice is not None:
+        return own(voice)
     return f"{engine.name} {getattr(engine, 'version', '')}".strip()
 
 
@@ -308,7 +312,7 @@ def segment_key(
         text,
         profile,
         pauses.sentence,
-        engine_identity(engine),
+        engine_identity(engine, profile.voice),
         engine.sample_rate,
         encoding.describe(),
     )

@@ -39,6 +39,7 @@ __all__ = [
     "Engine",
     "VoiceInfo",
     "check_profiles",
+    "profile_problem",
     "describe",
     "get_engine",
     "is_speakable",
@@ -108,7 +109,10 @@ def get_engine(name: str = "auto") -> Engine:
     with _engines_lock:
         engine = _engines.get(name)
         if engine is None:
-            engine = _create(name)
+            from narrate.speech.mixed import MixedEngine
+
+            # Piper's "piper:" voices mix with any engine's (see narrate.speech.mixed).
+            engine = MixedEngine(_create(name))
             with contextlib.suppress(AttributeError):
                 engine.spec = name  # type: ignore[attr-defined]
             _engines[name] = engine
@@ -175,7 +179,7 @@ def check_profiles(engine: Engine, profiles: Iterable[tuple[str, VoiceProfile]])
     for where, profile in profiles:
         if not engine.has_voice(profile.voice):
             raise ConfigError(f"{where}: {unknown_voice_message(engine, profile.voice)}")
-        problem = profile.out_of_range()
+        problem = profile_problem(engine, profile)
         if problem:
             raise ConfigError(f"{where}: {problem}")
 
@@ -217,11 +221,23 @@ def fit_voices(loaded: LoadedVoices, engine: Engine) -> VoicesConfig:
     return replace(config, pools=pools, warnings=(*config.warnings, warning))
 
 
+def profile_problem(engine: Engine, profile: VoiceProfile) -> str | None:
+    """What in ``profile`` the engine cannot do: numbers out of range, or (for an engine
+    with a ``profile_problem`` method, as Piper's has) what its voices lack."""
+    own = getattr(engine, "profile_problem", None)
+    return own(profile) if own is not None else profile.out_of_range()
+
+
 def unknown_voice_message(engine: Engine, voice_id: str) -> str:
     """'unknown voice ...' with a close match when there is one and a hint to list voices.
 
     It asks only the Engine interface (``voices``, ``has_voice``), so it reads the same
-    for every engine, plug-ins included."""
+    for every engine, plug-ins included; an engine with an ``unknown_message`` method
+    (Piper's: the voice is not downloaded, the extra not installed) may say more."""
+    own = getattr(engine, "unknown_message", None)
+    special = own(voice_id) if own is not None else None
+    if special:
+        return special
     suggestion = _suggestion(engine, voice_id)
     hint = f" (did you mean {suggestion!r}?)" if suggestion else ""
     return (

@@ -103,14 +103,16 @@ def _map_own_library() -> None:
 
     library = Path(espeakng_loader.get_library_path())
     # pyttsx3 asks for the soname; a library already loaded under that soname satisfies
-    # its dlopen, so load the .so.1 file rather than the .so symlink target name.
+    # its dlopen, so load the .so.1 file rather than the .so symlink target name. Loaded
+    # locally, not RTLD_GLOBAL: its symbols must not stand in for those of the espeak-ng
+    # built into Piper's phonemizer (a crash, measured, when they did).
     versioned = library.with_name("libespeak-ng.so.1")
     data = library.parent / "espeak-ng-data"
     if not (data / "phontab").is_file():
         # espeak-ng calls exit() when its data is missing, taking narrate down with it.
         raise NarrateError(f"espeak-ng data missing or incomplete: {data}")
     try:
-        ctypes.CDLL(str(versioned if versioned.exists() else library), ctypes.RTLD_GLOBAL)
+        ctypes.CDLL(str(versioned if versioned.exists() else library))
     except OSError as error:
         raise NarrateError(f"cannot load espeak-ng from {library}: {error}") from error
     # The library reads its data from here (it was built for another prefix).
@@ -125,7 +127,7 @@ def _map_system_library(asked: bool) -> None:
         # library, not this one.
         del os.environ["ESPEAK_DATA_PATH"]
     try:
-        ctypes.CDLL("libespeak-ng.so.1", ctypes.RTLD_GLOBAL)
+        ctypes.CDLL("libespeak-ng.so.1")
     except OSError:
         if asked:
             raise NarrateError(

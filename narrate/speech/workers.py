@@ -143,10 +143,12 @@ def make_batch(cache_folder: str, engine: str, batch: list[SpeechTask]) -> int:
     from narrate.speech.assemble import make_piece, with_place
     from narrate.speech.cache import SpeechCache
     from narrate.speech.engine import get_engine
+    from narrate.speech.mixed import set_piper_threads
 
     if _worker.get("setup") != (cache_folder, engine):
         # Worker processes already keep every core busy: one thread each for true peaks.
         loudness.set_threads(1)
+        set_piper_threads(1)
         _worker["engine"] = get_engine(engine)
         _worker["cache"] = SpeechCache(Path(cache_folder))
         _worker["setup"] = (cache_folder, engine)
