@@ -94,15 +94,43 @@ _author = click.option("--author", default=None, help="Author (default: from the
 _keep_notes = click.option(
     "--keep-notes", is_flag=True, help="Also read author's notes, disclaimers and summary."
 )
-_engine = click.option(
+_engine_name = click.option(
     "--engine",
     "engine_name",
     default="auto",
     show_default=True,
     metavar="NAME",
     help="Speech engine: auto, espeak-ng (narrate's own), espeak-ng-system (the system's "
-    "libespeak-ng), pyttsx3, pyttsx3-DRIVER, or MODULE:FACTORY.",
+    "libespeak-ng), piper (cast with Piper voices), pyttsx3, pyttsx3-DRIVER, or "
+    "MODULE:FACTORY. Voices named piper:NAME are Piper's with any engine.",
 )
+
+
+def _use_voice_dir(context: click.Context, parameter: click.Parameter, value) -> None:
+    """Put --voice-dir where every process of the render looks: worker processes inherit
+    the environment."""
+    if value:
+        from narrate.speech.piper_engine import VOICE_DIR_VARIABLE
+
+        os.environ[VOICE_DIR_VARIABLE] = str(Path(value).expanduser().resolve())
+
+
+_voice_dir = click.option(
+    "--voice-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    expose_value=False,
+    callback=_use_voice_dir,
+    help="A folder of Piper voices (NAME.onnx with NAME.onnx.json), searched before "
+    "$NARRATE_VOICE_DIR and the per-user one.",
+)
+
+
+def _engine(command):
+    """--engine, and --voice-dir for Piper's voices."""
+    return _engine_name(_voice_dir(command))
+
+
 _cache_dir = click.option(
     "--cache-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -475,14 +503,26 @@ def preview(character, input_path, text, voices, output, no_play, engine_name):
 @click.option(
     "--lang", default="en", show_default=True, help="Language prefix; 'all' lists every language."
 )
+@click.option(
+    "--download",
+    metavar="NAME",
+    default=None,
+    help="Fetch the Piper voice NAME (e.g. en_US-lessac-medium) into the first voice folder.",
+)
 @_engine
-def voices(lang, engine_name):
-    """List the voices and variants the speech engine offers."""
+def voices(lang, download, engine_name):
+    """List the voices and variants the speech engines offer (espeak-ng's and Piper's)."""
+    from narrate.speech import piper_engine
     from narrate.speech.engine import describe, get_engine
 
+    if download:
+        model = piper_engine.download(download, piper_engine.voice_dirs()[0])
+        click.echo(f"Downloaded {piper_engine.PREFIX}{model.name}: {model.path}")
+        return
     engine = get_engine(engine_name)
     listed = engine.voices(None if lang == "all" else lang)
-    bases = [v for v in listed if not v.id.startswith("+")]
+    piper = [v for v in listed if piper_engine.is_piper_voice(v.id)]
+    bases = [v for v in listed if not v.id.startswith("+") and v not in piper]
     variants = [v for v in listed if v.id.startswith("+")]
     click.echo(f"Speech engine: {describe(engine)}")
     click.echo(f"Voices ({len(bases)}):")
@@ -493,6 +533,16 @@ def voices(lang, engine_name):
         click.echo(f"Variants ({len(variants)}), combined with a voice as {example}+f3:")
         for voice in variants:
             click.echo(f"  {voice.id:<24} {voice.name:<36} {voice.gender or ''}")
+    version = piper_engine.piper_version()
+    folders = ", ".join(map(str, piper_engine.voice_dirs()))
+    if version is None:
+        click.echo("Piper voices: not installed (pip install 'narrate[piper]')")
+        return
+    click.echo(f"Piper voices ({len(piper)}; piper-tts {version}; from {folders}):")
+    for voice in piper:
+        click.echo(f"  {voice.id:<34} {voice.language:<7} {voice.name}")
+    if not piper:
+        click.echo("  none yet: narrate voices --download en_US-lessac-medium")
 
 
 @main.command()

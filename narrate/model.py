@@ -240,6 +240,12 @@ class VoiceProfile:
         """A short stable identifier, shown in scripts and used in cache keys."""
         return f"{self.voice}/r{self.rate}/p{self.pitch}/v{self.volume:g}"
 
+    @property
+    def has_pitch(self) -> bool:
+        """Whether the voice can be set higher or lower: Piper's neural voices
+        ("piper:...") cannot."""
+        return not self.voice.startswith("piper:")
+
     def out_of_range(self) -> str | None:
         """The first of this profile's numbers outside its range, named, or None:
         "rate: 500 is out of range; must be from 80 to 450"."""

@@ -290,9 +290,8 @@ def test_the_interface_names_stay_importable_from_the_engine_module() -> None:
 def test_the_two_engines_share_by_composition_not_inheritance(engine: Engine) -> None:
     from narrate.speech.catalogue import VoiceCatalogue
     from narrate.speech.espeak import EspeakEngine
-    from narrate.speech.pyttsx3_engine import Pyttsx3Engine
-
     from narrate.speech.mixed import MixedEngine
+    from narrate.speech.pyttsx3_engine import Pyttsx3Engine
 
     # get_engine hands out the mix (Piper's voices beside the chosen engine's).
     assert isinstance(engine, MixedEngine) and isinstance(engine.base, EspeakEngine)

@@ -39,10 +39,10 @@ __all__ = [
     "Engine",
     "VoiceInfo",
     "check_profiles",
-    "profile_problem",
     "describe",
     "get_engine",
     "is_speakable",
+    "profile_problem",
     "split_text",
     "unknown_voice_message",
     "voices_hint",
@@ -111,8 +111,10 @@ def get_engine(name: str = "auto") -> Engine:
         if engine is None:
             from narrate.speech.mixed import MixedEngine
 
-            # Piper's "piper:" voices mix with any engine's (see narrate.speech.mixed).
-            engine = MixedEngine(_create(name))
+            # Piper's "piper:" voices mix with any engine's (see narrate.speech.mixed);
+            # "piper" is the platform's engine with Piper's voices cast first.
+            piper_first = name == "piper"
+            engine = MixedEngine(_create("auto" if piper_first else name), piper_first)
             with contextlib.suppress(AttributeError):
                 engine.spec = name  # type: ignore[attr-defined]
             _engines[name] = engine
@@ -194,6 +196,23 @@ def fit_voices(loaded: LoadedVoices, engine: Engine) -> VoicesConfig:
     """
     config = loaded.config
     locations = {id(profile): where for where, profile in loaded.profile_locations}
+    expand = getattr(engine, "expand", None)
+    if expand is not None:
+        # "piper:NAME#*" in a pool stands for every speaker of that model.
+        pools_in_full = {}
+        for gender, pool in config.pools.items():
+            voices = []
+            for profile in pool:
+                for voice in expand(profile):
+                    locations.setdefault(id(voice), locations.get(id(profile), ""))
+                    voices.append(voice)
+            pools_in_full[gender] = tuple(voices)
+        config = replace(config, pools=pools_in_full)
+    if getattr(engine, "piper_first", False):
+        from narrate.speech.mixed import cast_with_piper
+
+        config, notes = cast_with_piper(config, engine)  # type: ignore[arg-type]
+        config = replace(config, warnings=(*config.warnings, *notes))
     pools: dict[str, tuple[VoiceProfile, ...]] = {}
     missing: dict[str, list[str]] = {}
     for gender, pool in config.pools.items():
@@ -206,7 +225,7 @@ def fit_voices(loaded: LoadedVoices, engine: Engine) -> VoicesConfig:
             where = locations.get(id(profile), "the built-in pools").rsplit(": ", 1)[0]
             missing.setdefault(profile.voice, []).append(where)
         pools[gender] = tuple(kept)
-    pooled = {id(profile) for pool in config.pools.values() for profile in pool}
+    pooled = {id(profile) for pool in loaded.config.pools.values() for profile in pool}
     check_profiles(
         engine, [(where, p) for where, p in loaded.profile_locations if id(p) not in pooled]
     )

@@ -13,12 +13,18 @@ it was loaded from): cache keys of its voices are what they were without Piper.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import numpy as np
 
-from narrate.model import VoiceProfile
+from narrate.model import FEMALE, MALE, NEUTRAL, VoiceProfile, VoicesConfig
 from narrate.speech.engine import Engine, VoiceInfo
-from narrate.speech.piper_engine import PiperEngine, is_piper_voice, piper_version
+from narrate.speech.piper_engine import (
+    DEFAULT_PITCH,
+    PiperEngine,
+    is_piper_voice,
+    piper_version,
+)
 
 #: onnxruntime threads per Piper model in this process (0: every core). Worker processes
 #: set 1: they already share the cores between them.
@@ -32,8 +38,10 @@ def set_piper_threads(threads: int) -> None:
 class MixedEngine:
     """``base`` for plain voice ids, Piper for ``piper:`` ones."""
 
-    def __init__(self, base: Engine) -> None:
+    def __init__(self, base: Engine, piper_first: bool = False) -> None:
         self.base = base
+        #: Cast with Piper voices (``--engine piper``): see :func:`cast_with_piper`.
+        self.piper_first = piper_first
         self._piper: PiperEngine | None = None
         self._lock = threading.Lock()
 
@@ -50,9 +58,18 @@ class MixedEngine:
     def sample_rate(self) -> int:
         return self.base.sample_rate
 
+    @property
+    def origin(self) -> str:
+        """Where the chosen engine was loaded from, and Piper's version once it spoke."""
+        own = getattr(self.base, "origin", "")
+        if self._piper is None or not piper_version():
+            return own
+        piper = f"Piper voices by piper-tts {piper_version()}"
+        return f"{own}; {piper}" if own else piper
+
     def __getattr__(self, attribute: str):
         # Only called for what this class lacks: the engine's own extras (catalogue, origin).
-        if attribute in ("base", "_piper", "_lock"):
+        if attribute in ("base", "_piper", "_lock", "piper_first"):
             raise AttributeError(attribute)
         return getattr(self.base, attribute)
 
@@ -106,3 +123,45 @@ class MixedEngine:
     def unknown_message(self, voice_id: str) -> str | None:
         """The reason a ``piper:`` voice cannot be used; None for the chosen engine's."""
         return self.piper.unknown_message(voice_id) if is_piper_voice(voice_id) else None
+
+    def expand(self, profile: VoiceProfile) -> list[VoiceProfile]:
+        """A pool profile as the voices it stands for: "piper:NAME#*" is one profile for
+        each speaker of the model; any other, itself."""
+        if not (is_piper_voice(profile.voice) and profile.voice.endswith("#*")):
+            return [profile]
+        return [replace(profile, voice=voice) for voice in self.piper.speakers(profile.voice)]
+
+
+def cast_with_piper(config: VoicesConfig, engine: MixedEngine) -> tuple[VoicesConfig, list[str]]:
+    """The voices file with Piper voices first (``--engine piper``): the narrator's voice
+    becomes the best installed Piper voice (unless it is one already), and every other
+    installed Piper voice (speakers of multi-speaker models too) goes to the head of the
+    pool its measured pitch says (a man's, a woman's, else neutral). The file's own pool
+    voices stay after them, so a cast bigger than the Piper voices still gets distinct
+    voices. Returns the config and warnings."""
+    voices = engine.piper.voice_ids()
+    if not voices:
+        return config, [
+            "--engine piper: no Piper voices installed, so the voices file's are used;"
+            " get one with `narrate voices --download en_US-lessac-medium`"
+        ]
+    narrator = config.narrator
+    if not is_piper_voice(narrator.voice):
+        narrator = replace(narrator, voice=voices[0], pitch=DEFAULT_PITCH)
+    pooled: dict[str, list[VoiceProfile]] = {FEMALE: [], MALE: [], NEUTRAL: []}
+    for voice in voices:
+        if voice != narrator.voice:
+            gender = engine.piper.gender(voice) or NEUTRAL
+            pooled[gender].append(VoiceProfile(voice, rate=narrator.rate))
+    pools = {
+        gender: (*pooled.get(gender, []), *config.pools.get(gender, ()))
+        for gender in {*pooled, *config.pools}
+    }
+    warnings = []
+    if sum(map(len, pooled.values())) < 4:
+        warnings.append(
+            f"--engine piper: {len(voices)} Piper voice{'s' * (len(voices) != 1)} installed,"
+            " so most characters keep the voices file's voices; more with"
+            " `narrate voices --download NAME`"
+        )
+    return replace(config, narrator=narrator, pools=pools), warnings

@@ -53,6 +53,7 @@ RATE_TEXT = (
     "When the lights of the engine finally appeared, everyone stepped forward at once."
 )
 DEFAULT_PITCH = VoiceProfile("x").pitch
+_QUALITY = {"x_low": 0, "low": 1, "medium": 2, "high": 3}
 
 _INSTALL_HINT = "Piper voices need the piper extra: pip install 'narrate[piper]'"
 
@@ -107,9 +108,9 @@ class PiperModel:
 
     @property
     def language(self) -> str:
-        language = self.config.get("language", {}).get("code") or self.config.get(
-            "espeak", {}
-        ).get("voice", "")
+        language = self.config.get("language", {}).get("code") or self.config.get("espeak", {}).get(
+            "voice", ""
+        )
         return str(language).replace("_", "-")
 
     @property
@@ -196,7 +197,7 @@ class PiperEngine:
         self.threads = threads
         self._rates_file = rates_file
         self._loaded: dict[Path, object] = {}
-        self._rates: dict[str, float] = {}
+        self._rates: dict[str, dict[str, float]] = {}
         self._lock = threading.Lock()
 
     # --- the Engine interface -----------------------------------------------------------
@@ -248,6 +249,33 @@ class PiperEngine:
         scale = self._natural_rate(model, speaker) / profile.rate
         audio = self._speak(model, speaker, text, scale, profile.volume)
         return _to_pcm16(_resample(audio, model.sample_rate, self.sample_rate))
+
+    def speakers(self, voice_id: str, limit: int | None = None) -> list[str]:
+        """ "piper:NAME#*" -> a voice id for each speaker of the model (at most ``limit``);
+        any other id as it is."""
+        name, speaker = parse_voice(voice_id)
+        if speaker != "*":
+            return [voice_id]
+        model = find_model(name)
+        if model is None:
+            return [voice_id]  # reported as unknown where it is checked
+        names = sorted(model.speakers, key=model.speakers.__getitem__) or [
+            str(number) for number in range(model.speaker_count)
+        ]
+        return [f"{PREFIX}{name}#{speaker}" for speaker in names[:limit]]
+
+    def voice_ids(self, per_model: int = 40) -> list[str]:
+        """Every installed voice, the single-speaker models first, then up to
+        ``per_model`` speakers of each multi-speaker one; better quality first."""
+        models = sorted(
+            installed_models(),
+            key=lambda m: (m.speaker_count > 1, -_QUALITY.get(m.quality, 0), m.name),
+        )
+        ids: list[str] = []
+        for model in models:
+            whole = f"{PREFIX}{model.name}"
+            ids += self.speakers(whole + "#*", per_model) if model.speaker_count > 1 else [whole]
+        return ids
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -309,10 +337,28 @@ class PiperEngine:
         voice = self._voice(model)
         return [chunk.audio_float_array for chunk in voice.synthesize(text, settings)]
 
+    def measured(self, voice_id: str) -> dict[str, float]:
+        """A voice's own words per minute and median pitch in Hz (see :meth:`_measure`)."""
+        found = self._model_and_speaker(voice_id)
+        if found is None:
+            raise ConfigError(self.unknown_message(voice_id))
+        return self._measure(*found)
+
+    def gender(self, voice_id: str) -> str | None:
+        """ "male" or "female" as the voice's measured pitch says, None in between: a model's
+        config says nothing of it (a multi-speaker model holds both)."""
+        pitch = self.measured(voice_id)["pitch"]
+        if pitch < LOW_VOICE_HZ:
+            return "male"
+        return "female" if pitch > HIGH_VOICE_HZ else None
+
     def _natural_rate(self, model: PiperModel, speaker: int) -> float:
-        """The voice's own words per minute at its config's length scale: measured once
-        on :data:`RATE_TEXT`, each sentence from its first sound to its last (as narrate
-        trims every sentence), and kept."""
+        return self._measure(model, speaker)["wpm"]
+
+    def _measure(self, model: PiperModel, speaker: int) -> dict[str, float]:
+        """The voice's own words per minute at its config's length scale, and its median
+        pitch: measured once on :data:`RATE_TEXT` (each sentence from its first sound to
+        its last, as narrate trims every sentence), and kept in the rates file."""
         key = f"{model.identity} #{speaker}"
         if key in self._rates:
             return self._rates[key]
@@ -322,20 +368,27 @@ class PiperEngine:
             seconds = sum(_sounding_seconds(audio, model.sample_rate) for audio in sentences)
             if seconds <= 0:
                 raise NarrateError(f"Piper voice {model.name} said nothing")
-            stored[key] = round(len(RATE_TEXT.split()) * 60 / seconds, 1)
+            stored[key] = {
+                "wpm": round(float(len(RATE_TEXT.split()) * 60 / seconds), 1),
+                "pitch": round(_median_pitch(np.concatenate(sentences), model.sample_rate), 1),
+            }
             self._write_rates(stored)
         self._rates[key] = stored[key]
         return stored[key]
 
-    def _read_rates(self) -> dict[str, float]:
+    def _read_rates(self) -> dict[str, dict[str, float]]:
         if self._rates_file is None or not self._rates_file.is_file():
             return {}
         try:
-            return {k: float(v) for k, v in json.loads(self._rates_file.read_text()).items()}
-        except (OSError, ValueError, AttributeError):
+            stored = json.loads(self._rates_file.read_text())
+            return {
+                key: {"wpm": float(value["wpm"]), "pitch": float(value["pitch"])}
+                for key, value in stored.items()
+            }
+        except (OSError, ValueError, AttributeError, KeyError, TypeError):
             return {}
 
-    def _write_rates(self, rates: dict[str, float]) -> None:
+    def _write_rates(self, rates: dict[str, dict[str, float]]) -> None:
         if self._rates_file is None:
             return
         try:
@@ -347,6 +400,29 @@ class PiperEngine:
             os.replace(handle.name, self._rates_file)
         except OSError:
             pass  # measured again next time: a cost, not an error
+
+
+#: Median speaking pitch below which a voice counts as a man's, above which a woman's
+#: (adult speaking voices: men about 85-155 Hz, women about 165-255 Hz).
+LOW_VOICE_HZ = 160.0
+HIGH_VOICE_HZ = 170.0
+
+
+def _median_pitch(audio: np.ndarray, rate: int) -> float:
+    """Median fundamental frequency (Hz) of the voiced frames, by autocorrelation."""
+    size = 1024
+    lowest_lag, highest_lag = rate // 400, rate // 60
+    pitches = []
+    for start in range(0, audio.size - size, size // 2):
+        frame = audio[start : start + size].astype(np.float64)
+        if np.sqrt(np.mean(frame**2)) < 0.03:
+            continue
+        frame = frame - frame.mean()
+        correlation = np.correlate(frame, frame, "full")[size - 1 :]
+        lag = lowest_lag + int(np.argmax(correlation[lowest_lag:highest_lag]))
+        if correlation[lag] > 0.3 * correlation[0]:
+            pitches.append(rate / lag)
+    return float(np.median(pitches)) if pitches else 0.0
 
 
 def _load(model: PiperModel, threads: int):

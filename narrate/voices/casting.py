@@ -116,6 +116,8 @@ def _set_apart(profile: VoiceProfile, nth: int) -> VoiceProfile:
     pitch = min(PITCH_RANGE[1], max(PITCH_RANGE[0], profile.pitch + steps * PITCH_STEP))
     if pitch == profile.pitch:
         pitch = profile.pitch - steps * PITCH_STEP
+    if not profile.has_pitch:
+        pitch = profile.pitch  # a neural voice is set apart by its rate alone
     rate = min(RATE_RANGE[1], max(RATE_RANGE[0], profile.rate + steps * RATE_STEP))
     return replace(profile, pitch=pitch, rate=rate)
 
