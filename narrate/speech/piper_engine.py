@@ -45,7 +45,7 @@ PREFIX = "piper:"
 SAMPLE_RATE = 22050
 #: Where voices are looked for, besides the per-user folder: folders separated as PATH is.
 VOICE_DIR_VARIABLE = "NARRATE_VOICE_DIR"
-#: The text a voice's own speed is measured on (66 words, ordinary prose).
+#: The text a voice's own speed is measured on (58 words, ordinary prose).
 RATE_TEXT = (
     "The evening train was late again, and the platform had filled with people who "
     "pretended not to mind. A woman in a green coat read the same page of her book "

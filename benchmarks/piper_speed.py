@@ -1,6 +1,6 @@
 """Piper through narrate against Piper alone, on the same text in one script.
 
-    python benchmarks/piper.py [TEXT] [--voice NAME_OR_ONNX] [--jobs N]
+    python benchmarks/piper_speed.py [TEXT] [--voice NAME_OR_ONNX] [--jobs N]
 
 Baseline: what Piper itself does with the text in one process, as its own command line
 would: the voice loaded once, every sentence synthesized (onnxruntime's own threading,
@@ -66,7 +66,8 @@ def main() -> int:
             (f"narrate, {args.jobs} jobs", args.jobs, "b"),
             (f"narrate, {args.jobs} jobs, all cached", args.jobs, "b"),
         ):
-            seconds = _render(args.text, voices, Path(work) / cache, Path(work) / "out", jobs)
+            out = Path(work) / f"out-{len(rows)}"  # a new folder: no chapter up to date
+            seconds = _render(args.text, voices, Path(work) / cache, out, jobs)
             rows.append((label, seconds))
     for label, seconds in rows:
         print(
@@ -101,7 +102,7 @@ def _render(text: Path, voices: Path, cache: Path, out: Path, jobs: int) -> floa
         "--cache-dir", str(cache), "--out", str(out), "--jobs", str(jobs), "--quiet",
     ]  # fmt: skip
     started = time.perf_counter()
-    subprocess.run(command, check=True, cwd=out.parent)
+    subprocess.run(command, check=True, cwd=out.parent)  # (out is made by narrate)
     return time.perf_counter() - started
 
 
