@@ -302,3 +302,186 @@ def _spectral_centroid(pcm: bytes) -> float:
     magnitude = np.abs(np.fft.rfft(audio))
     frequencies = np.fft.rfftfreq(audio.size, 1 / 22050)
     return float((frequencies * magnitude).sum() / magnitude.sum())
+
+
+def _break_corrupt_model(folder: Path) -> str:
+    (folder / "en_US-broken-medium.onnx").write_bytes(b"not an onnx model" * 100)
+    config = (Path(joe_voice.data_dir()) / "en_US-joe-medium.onnx.json").read_text()
+    (folder / "en_US-broken-medium.onnx.json").write_text(config)
+    return "piper:en_US-broken-medium"
+
+
+def _break_config_mismatch(folder: Path) -> str:
+    source = json.loads((Path(joe_voice.data_dir()) / "en_US-joe-medium.onnx.json").read_text())
+    # Every phoneme numbered past the model's table, as with another model's config.
+    mapping = {
+        phoneme: [i + 5000 for i in ids] for phoneme, ids in source["phoneme_id_map"].items()
+    }
+    return _copy_voice(folder, "en_US-mismatch-medium", phoneme_id_map=mapping)
+
+
+def _break_missing_config(folder: Path) -> str:
+    (folder / "en_US-lonely-medium.onnx").symlink_to(Path(joe_voice.model_path()))
+    return "piper:en_US-lonely-medium"
+
+
+def _break_unknown_speaker(folder: Path) -> str:
+    _copy_voice(folder, "en_US-pair-medium", num_speakers=2, speaker_id_map={"a": 0, "b": 1})
+    return "piper:en_US-pair-medium#c"
+
+
+@pytest.mark.parametrize(
+    ("breaking", "said"),
+    [
+        (_break_corrupt_model, "not a model onnxruntime can load"),
+        (_break_config_mismatch, "does not speak with its config"),
+        (_break_missing_config, "is missing or not JSON"),
+        (_break_unknown_speaker, "has no speaker 'c'"),
+    ],
+)
+def test_a_bad_piper_voice_is_one_line_before_any_work(
+    voice_dir, tmp_path, runner, breaking, said
+) -> None:
+    voice = breaking(voice_dir)
+    story = tmp_path / "story.txt"
+    story.write_text(STORY, encoding="utf-8")
+    voices = tmp_path / "voices.yaml"
+    voices.write_text(
+        f'narrator: {{voice: "piper:en_US-joe-medium"}}\n'
+        f'characters:\n  Tom: {{voice: "{voice}"}}\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    result = runner.invoke(main, ["render", str(story), "--voices", str(voices), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and said in lines[0] and "voices.yaml:3" in lines[0]
+    assert "Traceback" not in result.output
+    assert not out.exists()
+
+
+BUNDLED = Path(__file__).resolve().parent.parent / "examples" / "the-lamp-at-gull-point.txt"
+SHARED_SAMPLE = (
+    Path(__file__).resolve().parent.parent.parent
+    / "shared"
+    / "samples"
+    / "000_47032963a5db7fc4.txt"
+)
+
+
+def _piper_narrator_voices(folder: Path, rate: int = 170) -> Path:
+    """The repository's voices file with the narrator on Piper (the characters keep
+    their espeak-ng pools)."""
+    text = (BUNDLED.parent.parent / "voices.yaml").read_text(encoding="utf-8")
+    lines = [
+        f'narrator: {{voice: "{JOE}", rate: {rate}}}' if line.startswith("narrator:") else line
+        for line in text.splitlines()
+    ]
+    path = folder / "voices.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _made(summary: str) -> int:
+    return int(summary.split(" sentences synthesized")[0].rsplit("(", 1)[1])
+
+
+@pytest.mark.slow
+def test_the_bundled_story_with_a_piper_narrator(voice_dir, tmp_path) -> None:
+    """Narrator on Piper, characters on espeak-ng, two worker processes, killed once and
+    resumed: every chapter decodes, both engines' speech is -19 LUFS, tags and transcripts
+    are there; a second render makes nothing; a new narrator rate re-makes narration
+    only."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import webvtt
+    from mutagen.id3 import ID3
+
+    from narrate.speech.loudness import true_peak
+
+    voices = _piper_narrator_voices(tmp_path)
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    command = [
+        sys.executable, "-m", "narrate.cli", "render", str(BUNDLED), "--voices", str(voices),
+        "--out", str(out), "--cache-dir", str(cache), "--jobs", "2",
+    ]  # fmt: skip
+    # Killed once midway (workers and all), then left to finish.
+    process = subprocess.Popen([*command, "-q"], start_new_session=True, stderr=subprocess.DEVNULL)
+    time.sleep(4)
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    finished = subprocess.run(command, capture_output=True, text=True, check=True)
+    first = finished.stderr + finished.stdout
+    assert "Narrator: piper:en_US-joe-medium" in first
+    folder = out / "Hester Quayle" / "The Lamp at Gull Point"
+    chapters = sorted(folder.glob("*.mp3"))
+    assert len(chapters) == 3
+    for chapter in chapters:
+        decoded = miniaudio.decode_file(str(chapter))
+        rate = decoded.sample_rate
+        samples = np.asarray(decoded.samples, dtype=np.float64) / 32768
+        assert decoded.duration > 120
+        parts: dict[str, list] = {"narrator": [], "characters": []}
+        for cue in webvtt.read(str(chapter.with_suffix(".vtt"))):
+            span = samples[int(cue.start_in_seconds * rate) : int(cue.end_in_seconds * rate)]
+            parts["characters" if cue.raw_text.startswith("<v ") else "narrator"].append(span)
+        for name, spans in parts.items():
+            loudness = integrated_loudness(np.concatenate(spans), rate)
+            assert loudness == pytest.approx(-19, abs=0.5), (chapter.name, name)
+        assert true_peak(samples, rate) <= -1.5  # dBTP
+        tags = ID3(chapter)
+        assert tags.version[:2] == (2, 3)
+        assert str(tags["TALB"]) == "The Lamp at Gull Point" and tags.getall("CHAP")
+    again = subprocess.run(command, capture_output=True, text=True, check=True)
+    assert _made(again.stderr + again.stdout) == 0
+    pieces = sum(1 for path in (cache / "speech").rglob("*") if path.is_file())
+    (tmp_path / "faster").mkdir()
+    faster = _piper_narrator_voices(tmp_path / "faster", rate=185)
+    changed = subprocess.run(
+        [*command[:6], str(faster), *command[7:8], str(tmp_path / "out2"), *command[9:]],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    remade = _made(changed.stderr + changed.stdout)
+    narration = sum(
+        1
+        for chapter in chapters
+        for cue in webvtt.read(str(chapter.with_suffix(".vtt")))
+        if not cue.raw_text.startswith("<v ")
+    )
+    # Narration only: at least a sentence per narration cue, and not the characters'.
+    assert narration <= remade < pieces
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SHARED_SAMPLE.exists(), reason="../shared is not here")
+def test_the_shared_sample_story_with_a_piper_narrator(voice_dir, tmp_path, runner) -> None:
+    voices = _piper_narrator_voices(tmp_path)
+    result = runner.invoke(
+        main,
+        [
+            "render",
+            str(SHARED_SAMPLE),
+            "--voices",
+            str(voices),
+            "--out",
+            str(tmp_path / "o"),
+            "--cache-dir",
+            str(tmp_path / "c"),
+            "--jobs",
+            "2",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Narrator: piper:en_US-joe-medium" in result.output
+    chapters = sorted((tmp_path / "o").rglob("*.mp3"))
+    assert chapters
+    total = sum(miniaudio.decode_file(str(chapter)).duration for chapter in chapters)
+    words = len(SHARED_SAMPLE.read_text(encoding="utf-8").split())
+    assert 0.5 < words / (total / 60) / 170 < 1.5  # about the narrator's rate, pauses and all

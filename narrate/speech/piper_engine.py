@@ -167,6 +167,13 @@ def find_model(name: str, folders: list[Path] | None = None) -> PiperModel | Non
     return None
 
 
+def _without_config(name: str) -> Path | None:
+    """The model file a voice name means when its config is missing or unreadable."""
+    paths = [Path(name).expanduser()] if name.endswith(".onnx") else []
+    paths += [folder / f"{name}.onnx" for folder in voice_dirs()]
+    return next((path for path in paths if path.is_file()), None)
+
+
 def installed_models(folders: list[Path] | None = None) -> list[PiperModel]:
     """Every model in the voice folders (the first of each name wins)."""
     found: dict[str, PiperModel] = {}
@@ -227,13 +234,25 @@ class PiperEngine:
         return f"piper {self.version} {model.identity} #{speaker}"
 
     def profile_problem(self, profile: VoiceProfile) -> str | None:
-        """What in a profile a Piper voice cannot do, or None."""
+        """What in a profile a Piper voice cannot do, or None. The voice is also tried
+        (loaded, and its own rate measured, which is kept): a corrupt model or a config
+        that does not fit it is found here, before any work, not in the middle of a
+        render."""
         if profile.pitch != DEFAULT_PITCH:
             return (
                 f"pitch: Piper voices have no pitch setting (voice {profile.voice}); "
                 "remove the key or choose another voice"
             )
-        return profile.out_of_range()
+        problem = profile.out_of_range()
+        if problem:
+            return problem
+        found = self._model_and_speaker(profile.voice)
+        if found is not None:
+            try:
+                self._measure(*found)
+            except NarrateError as error:
+                return str(error)
+        return None
 
     def synthesize(self, text: str, profile: VoiceProfile) -> bytes:
         found = self._model_and_speaker(profile.voice)
@@ -285,6 +304,9 @@ class PiperEngine:
             return f"voice {voice_id!r}: {_INSTALL_HINT}"
         model = find_model(name)
         if model is None:
+            broken = _without_config(name)
+            if broken is not None:
+                return f"Piper voice {broken}: its config {broken.name}.json is missing or not JSON"
             folders = ", ".join(map(str, voice_dirs()))
             return (
                 f"no Piper voice {name!r} (looked in {folders}); get one with "
@@ -335,7 +357,13 @@ class PiperEngine:
             volume=volume,
         )
         voice = self._voice(model)
-        return [chunk.audio_float_array for chunk in voice.synthesize(text, settings)]
+        try:
+            return [chunk.audio_float_array for chunk in voice.synthesize(text, settings)]
+        except Exception as error:  # onnxruntime's and Piper's own exception types
+            raise NarrateError(
+                f"Piper voice {model.path} does not speak with its config"
+                f" {model.path.name}.json ({type(error).__name__}: {error})".splitlines()[0]
+            ) from error
 
     def measured(self, voice_id: str) -> dict[str, float]:
         """A voice's own words per minute and median pitch in Hz (see :meth:`_measure`)."""
@@ -432,7 +460,10 @@ def _load(model: PiperModel, threads: int):
     from piper import PiperVoice
     from piper.config import PiperConfig
 
+    # onnxruntime's own log goes to stderr; narrate reports the failure itself, in a line.
+    onnxruntime.set_default_logger_severity(4)
     options = onnxruntime.SessionOptions()
+    options.log_severity_level = 4
     if threads:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
