@@ -21,3 +21,22 @@ def counting(jobs: int) -> CountingPool:
 
 def not_an_executor(jobs: int) -> str:
     return "no"
+
+
+#: Where the Dask scheduler of tests/test_cluster.py listens.
+SCHEDULER_VARIABLE = "NARRATE_TEST_SCHEDULER"
+
+
+def dask_cluster(jobs: int):
+    """The executor of a real Dask cluster (the one tests/test_cluster.py starts), as the
+    README's recipe makes it: a client of the scheduler, and its executor."""
+    import os
+
+    from distributed import Client
+
+    client = Client(os.environ[SCHEDULER_VARIABLE])
+    CLIENTS.append(client)  # closed by the test before the cluster goes
+    return client.get_executor()
+
+
+CLIENTS: list = []
