@@ -140,7 +140,13 @@ _cache_dir = click.option(
 
 
 @main.command()
-@_input
+@click.argument(
+    "input_paths",
+    metavar="INPUT...",
+    nargs=-1,
+    required=True,
+    type=click.Path(path_type=Path),
+)
 @_voices
 @click.option(
     "--out",
@@ -213,7 +219,7 @@ _cache_dir = click.option(
 )
 @_engine
 def render(
-    input_path,
+    input_paths,
     voices,
     out,
     title,
@@ -235,11 +241,41 @@ def render(
     base_url,
     engine_name,
 ):
-    """Render INPUT into OUT/<Author>/<Title>/NN - <Chapter>.mp3."""
+    """Render INPUT into OUT/<Author>/<Title>/NN - <Chapter>.mp3.
+
+    Several INPUTs, or a folder (searched for .epub .html .md .txt books, a calibre
+    library too), render every book found, through one pool of workers: a book that fails
+    is reported in a line and the others carry on (exit 1 when any failed)."""
     from narrate.pipeline import render as render_book
     from narrate.speech.engine import describe, get_engine
 
     engine = get_engine(engine_name)
+    if len(input_paths) > 1 or Path(input_paths[0]).is_dir():
+        _render_many(
+            input_paths,
+            engine,
+            quiet,
+            jobs=jobs,
+            executor=executor,
+            voices=voices,
+            out=out,
+            title=title,
+            author=author,
+            cover=cover,
+            series=series,
+            series_part=series_part,
+            bitrate=bitrate,
+            keep_notes=keep_notes,
+            cache_dir=cache_dir,
+            use_cache=not no_cache,
+            base_url=base_url,
+            single_file=single_file,
+            audio_format=audio_format,
+            extras=not no_extras,
+            language=language,
+        )
+        return
+    input_path = input_paths[0]
     bar = None if quiet else _Progress()
     started = time.monotonic()
     result = render_book(
@@ -282,6 +318,69 @@ def render(
     click.echo(f"Files: {result.folder}")
     for track in result.files:
         click.echo(f"  {track.path.name}  ({_clock(track.duration)})")
+
+
+def _render_many(paths, engine, quiet: bool, **options) -> None:
+    """Every book in ``paths``, one line as each ends, then a table; exit 1 if any failed."""
+    from narrate.library import FAILED, render_library
+    from narrate.speech.engine import describe
+
+    started = time.monotonic()
+
+    def starting(source, number: int, total: int) -> None:
+        if not quiet:
+            click.echo(f"[{number}/{total}] {source.path} ...", err=True)
+
+    def ended(outcome, number: int, total: int) -> None:
+        if outcome.status == FAILED:
+            where = str(outcome.source.path)
+            reason = (
+                outcome.reason if outcome.reason.startswith(where) else f"{where}: {outcome.reason}"
+            )
+            click.echo(f"narrate: error: {reason}", err=True)
+        elif outcome.reason and not quiet:
+            click.echo(f"narrate: note: {outcome.reason}", err=True)
+        if outcome.result is not None:
+            _warn(outcome.result.script.warnings)
+
+    result = render_library(paths, engine=engine, on_start=starting, on_book=ended, **options)
+    if not quiet:
+        for line in library_table(result):
+            click.echo(line)
+        click.echo(
+            f"{len(result.books)} book{'s' * (len(result.books) != 1)}, "
+            f"{len(result.failed)} failed, in {time.monotonic() - started:.1f} s. "
+            f"Engine: {describe(engine)}"
+        )
+    if result.failed:
+        sys.exit(1)
+
+
+def library_table(result) -> list[str]:
+    """The books of a library render: chapters, duration, sentences, time, status."""
+    rows = [("book", "chapters", "duration", "made", "cached", "time", "status")]
+    for book in result.books:
+        made = book.result
+        name = f"{made.script.book.author} - {made.script.book.title}" if made else ""
+        rows.append(
+            (
+                name or book.source.path.name,
+                str(len(made.tracks)) if made else "",
+                _clock(made.duration) if made else "",
+                str(made.synthesized) if made else "",
+                str(made.reused) if made else "",
+                f"{book.seconds:.1f} s",
+                book.status,
+            )
+        )
+    widths = [min(48, max(len(row[i]) for row in rows)) for i in range(len(rows[0]))]
+    return [
+        "  ".join(
+            cell[: widths[i]].ljust(widths[i]) if i in (0, 6) else cell.rjust(widths[i])
+            for i, cell in enumerate(row)
+        ).rstrip()
+        for row in rows
+    ]
 
 
 @main.command()

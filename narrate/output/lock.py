@@ -15,6 +15,13 @@ from narrate.errors import EXIT_USAGE, NarrateError
 LOCK_NAME = ".narrate.lock"
 
 
+class BookLocked(NarrateError):
+    """Another narrate is rendering this book now."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, EXIT_USAGE)
+
+
 @contextlib.contextmanager
 def book_lock(folder: Path) -> Iterator[Path]:
     """Hold ``folder``'s lock file while writing into it: a second render of the same book
@@ -28,10 +35,9 @@ def book_lock(folder: Path) -> Iterator[Path]:
         except FileExistsError:
             holder = _lock_holder(lock)
             if holder is not None:
-                raise NarrateError(
+                raise BookLocked(
                     f"{folder}: another narrate (process {holder}) is rendering this book; "
-                    f"wait for it to finish (or remove {lock.name} if it is not running)",
-                    EXIT_USAGE,
+                    f"wait for it to finish (or remove {lock.name} if it is not running)"
                 ) from None
             remove_quietly(lock)  # stale: its process is gone
             continue

@@ -91,11 +91,7 @@ def run_in_workers(
     if not work:
         return 0
     own = executor is None
-    pool: Executor = executor or ProcessPoolExecutor(
-        max_workers=max(1, min(jobs, len(work))),
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_ignore_interrupts,
-    )
+    pool: Executor = executor or local_pool(min(jobs, len(work)))
     made = 0
     futures: dict = {}
     try:
@@ -113,15 +109,30 @@ def run_in_workers(
         for future in futures:
             future.cancel()
         if own:
-            # (The pool forgets its processes on shutdown: take them first.)
-            processes = list((getattr(pool, "_processes", None) or {}).values())
-            pool.shutdown(wait=False, cancel_futures=True)
-            for process in processes:
-                process.terminate()
+            stop_pool(pool)  # type: ignore[arg-type]
         raise
     if own:
         pool.shutdown()
     return made
+
+
+def local_pool(jobs: int) -> ProcessPoolExecutor:
+    """narrate's own worker processes: spawned (each loads its own engine by name), and
+    deaf to Ctrl-C, which the main process handles for them."""
+    return ProcessPoolExecutor(
+        max_workers=max(1, jobs),
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_ignore_interrupts,
+    )
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool now, work in flight and all (Ctrl-C, or a failure)."""
+    # (The pool forgets its processes on shutdown: take them first.)
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
 
 
 # --- inside a worker ----------------------------------------------------------------------
