@@ -30,6 +30,7 @@ from narrate.model import (
     VoiceProfile,
     VoicesConfig,
 )
+from narrate.output.bookshelf import write_bookshelf
 from narrate.output.chapter_files import Track, make_chapters, plan_chapters
 from narrate.output.cover import book_cover
 from narrate.output.editions import chapters_folder, chosen_edition, remove_leftovers, write_edition
@@ -339,6 +340,8 @@ def render(
         )
         if extras:
             write_extras(folder, book, cover_image, files, base_url)
+    if extras:
+        write_bookshelf(Path(out))  # out/index.html: every book there
     kept = tuple(track.path for track in plan.kept)
     return RenderResult(
         book_script, folder, made.tracks, made.synthesized, made.reused, kept, files

@@ -121,6 +121,9 @@ def test_what_in_a_folder_is_a_book(tmp_path) -> None:
     audiobook.mkdir(parents=True)
     (audiobook / "01 - One.mp3").write_bytes(b"")
     (audiobook / "index.html").write_text("x")  # narrate's own read-along page
+    from narrate.output.bookshelf import write_bookshelf
+
+    write_bookshelf(root / "out")  # narrate's list of the books: not a book either
     found = [source.path.relative_to(root).as_posix() for source in find_books([root])]
     assert found == ["other.html", "story.epub"]
     # A file named directly is taken whatever it is called.
@@ -147,3 +150,24 @@ def test_a_calibre_library_gives_title_author_series_and_cover(tmp_path) -> None
     assert (source.title, source.author) == ("Two Rooms", "Ada Quill")
     assert (source.series, source.series_part) == ("Quiet Houses", "2")
     assert source.cover == book / "cover.jpg"
+
+
+def test_out_index_html_lists_every_book_escaped(tmp_path, runner) -> None:
+    books, out = _shelf(tmp_path), tmp_path / "out"
+    (books / "broken.epub").unlink()
+    (books / "odd.txt").write_text(
+        'Title: <script>alert(1)</script> & Co\nAuthor: Ann\n\n"Hi," said Ann.\n',
+        encoding="utf-8",
+    )
+    result = runner.invoke(main, ["render", str(books), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert page.count("<li>") == 3 and "feed.xml" in page and "cover.jpg" in page
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in page
+    for link in ("Ada%20Quill/Two%20Rooms/feed.xml", "Bo%20Penn/The%20Lamp/index.html"):
+        assert link in page
+        assert (out / link.replace("%20", " ")).is_file()
+    # A page of the user's own there is never overwritten.
+    (out / "index.html").write_text("mine", encoding="utf-8")
+    runner.invoke(main, ["render", str(books / "rooms.txt"), "--out", str(out)])
+    assert (out / "index.html").read_text(encoding="utf-8") == "mine"

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-import html
 import http.client
 import ipaddress
 import os
@@ -44,7 +43,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -55,6 +53,7 @@ from xml.etree import ElementTree as ET
 from defusedxml import ElementTree as SafeET
 
 from narrate.errors import ConfigError
+from narrate.output.bookshelf import books, index_page, is_book_folder
 from narrate.output.feed import FEED_NAME, ITUNES, PODCAST
 
 #: What narrate publishes, by extension, with the type it is served as.
@@ -86,7 +85,6 @@ TIMEOUT_SECONDS = 30.0
 MAX_CONNECTIONS = 32
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-_NARRATE_FEED = b"<generator>narrate</generator>"
 _COPY_CHUNK = 64 * 1024
 
 
@@ -131,16 +129,6 @@ def choose_token(host: str, token: str | None, no_token: bool) -> str | None:
 # What may be served
 
 
-def is_book_folder(folder: Path) -> bool:
-    """Whether ``folder`` holds a book narrate published: a feed narrate wrote."""
-    feed = folder / FEED_NAME
-    try:
-        with open(feed, "rb") as file:
-            return _NARRATE_FEED in file.read(4096)
-    except OSError:
-        return False
-
-
 def _is_published_name(name: str) -> bool:
     return not name.startswith(".") and Path(name).suffix.lower() in TYPES
 
@@ -174,42 +162,6 @@ def published_file(root: Path, segments: Iterable[str]) -> Path | None:
     return real if is_book_folder(real.parent) else None
 
 
-@dataclass(frozen=True)
-class Book:
-    """A book folder under the served one, as the index page lists it."""
-
-    path: str  # relative to the served folder, with "/" ("" for the folder itself)
-    title: str
-    author: str
-    has_page: bool
-
-
-def books(root: Path) -> list[Book]:
-    """The book folders under ``root``, skipping dot-folders and not following symlinks."""
-    found = []
-    for folder, folders, _files in os.walk(root):
-        folders[:] = sorted(name for name in folders if not name.startswith("."))
-        here = Path(folder)
-        if not is_book_folder(here):
-            continue
-        title, author = _feed_title(here / FEED_NAME)
-        relative = "" if here == root else here.relative_to(root).as_posix()
-        found.append(Book(relative, title or here.name, author, (here / "index.html").is_file()))
-    return found
-
-
-def _feed_title(feed: Path) -> tuple[str, str]:
-    """The channel's title and author, or empty strings."""
-    with contextlib.suppress(Exception):  # a broken feed only loses its title
-        channel = SafeET.fromstring(feed.read_bytes()).find("channel")
-        if channel is not None:
-            return (
-                channel.findtext("title", "").strip(),
-                channel.findtext(f"{{{ITUNES}}}author", "").strip(),
-            )
-    return "", ""
-
-
 def feeds(folder: Path) -> Iterator[Path]:
     """The feeds of the books under ``folder``, as paths relative to it."""
     root = Path(os.path.realpath(folder))
@@ -237,32 +189,6 @@ def absolute_links(feed: bytes, base: str) -> bytes:
             elif not re.match(r"^[a-z][a-z0-9+.-]*:", element.text, re.IGNORECASE):
                 element.text = urljoin(base, element.text)
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8")
-
-
-def index_page(listed: list[Book], base: str) -> bytes:
-    """The root page: each book with its feed URL (to paste into a podcast app) and its
-    read-along page. ``base`` is the server's URL with the token, ending in "/"."""
-    items = []
-    for book in listed:
-        folder = base + (quote(book.path) + "/" if book.path else "")
-        feed = folder + quote(FEED_NAME)
-        by = f" — {html.escape(book.author)}" if book.author else ""
-        page = (
-            f' · <a href="{html.escape(folder)}index.html">read along</a>' if book.has_page else ""
-        )
-        items.append(
-            f"<li><strong>{html.escape(book.title)}</strong>{by}<br>"
-            f'feed: <a href="{html.escape(feed)}">{html.escape(feed)}</a>{page}</li>'
-        )
-    body = "\n".join(items) or "<li>No books yet: render one into this folder.</li>"
-    page = (
-        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        "<title>narrate</title></head>\n<body><h1>Books</h1>\n"
-        "<p>Paste a feed's address into a podcast app to subscribe.</p>\n"
-        f"<ul>\n{body}\n</ul>\n</body></html>\n"
-    )
-    return page.encode("utf-8")
 
 
 # ---------------------------------------------------------------------------------------

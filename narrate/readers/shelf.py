@@ -6,6 +6,7 @@ A folder is searched, subfolders too, for the formats narrate reads. What is lef
   (a name starting with "_");
 - a folder that holds MP3s: an audiobook, narrate's output or another's, not a source
   (so ``narrate render .`` never reads its own ``out/``);
+- narrate's own list of books (``out/index.html``);
 - files whose name says they are about the folder, not a story: README, LICENSE,
   LICENCE, CHANGELOG, CONTRIBUTING, NOTICE, AUTHORS, COPYING (any suffix, any case);
 - of the files that share a name in one folder ("story.epub", "story.txt"), all but the
@@ -102,7 +103,19 @@ def _is_book(path: Path) -> bool:
         path.suffix.lower() in BOOK_SUFFIXES
         and not path.name.startswith(".")
         and path.stem.lower() not in NOT_BOOKS
+        and not _written_by_narrate(path)
     )
+
+
+def _written_by_narrate(path: Path) -> bool:
+    """A page narrate wrote (the list of books in its output folder), not a story."""
+    if path.suffix.lower() not in (".html", ".htm"):
+        return False
+    try:
+        with open(path, "rb") as file:
+            return b'<meta name="generator" content="narrate">' in file.read(2048)
+    except OSError:
+        return False
 
 
 def _rank(path: Path) -> int:
