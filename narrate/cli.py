@@ -75,6 +75,31 @@ def main(debug: bool) -> None:
 _input = click.argument(
     "input_path", metavar="INPUT", type=click.Path(dir_okay=False, path_type=Path)
 )
+_inputs = click.argument(
+    "input_paths",
+    metavar="INPUT...",
+    nargs=-1,
+    required=True,
+    type=click.Path(path_type=Path),
+)
+
+
+def _books_in(paths, title, author) -> list[Path]:
+    """The books in INPUT...: one file as given, else every book found (see
+    narrate.readers.shelf); --title and --author are for one book."""
+    from narrate.readers.shelf import find_books
+
+    if len(paths) == 1 and not Path(paths[0]).is_dir():
+        return [Path(paths[0])]
+    if title or author:
+        raise ConfigError(f"--{'title' if title else 'author'} is for one book, not many")
+    found = [source.path for source in find_books(paths)]
+    if not found:
+        shown = ", ".join(map(str, paths))
+        raise ConfigError(f"no books in {shown} (narrate reads .epub .html .md .txt)")
+    return found
+
+
 _lang = click.option(
     "--lang",
     "language",
@@ -140,13 +165,7 @@ _cache_dir = click.option(
 
 
 @main.command()
-@click.argument(
-    "input_paths",
-    metavar="INPUT...",
-    nargs=-1,
-    required=True,
-    type=click.Path(path_type=Path),
-)
+@_inputs
 @_voices
 @click.option(
     "--out",
@@ -384,7 +403,7 @@ def library_table(result) -> list[str]:
 
 
 @main.command()
-@_input
+@_inputs
 @_voices
 @click.option(
     "--format",
@@ -419,7 +438,7 @@ def library_table(result) -> list[str]:
 @_lang
 @_engine
 def script(
-    input_path,
+    input_paths,
     voices,
     output_format,
     explain,
@@ -431,19 +450,28 @@ def script(
     engine_name,
     review_count,
 ):
-    """Print the attributed script of INPUT, without synthesizing it."""
+    """Print the attributed script of INPUT (of each book, for several), without
+    synthesizing it."""
     from narrate.pipeline import script as make_script
     from narrate.speech.engine import get_engine
 
-    result = make_script(
-        input_path,
-        voices=voices,
-        title=title,
-        author=author,
-        keep_notes=keep_notes,
-        language=language,
-        engine=get_engine(engine_name),
-    )
+    books = _books_in(input_paths, title, author)
+    for number, input_path in enumerate(books, 1):
+        result = make_script(
+            input_path,
+            voices=voices,
+            title=title,
+            author=author,
+            keep_notes=keep_notes,
+            language=language,
+            engine=get_engine(engine_name),
+        )
+        if len(books) > 1 and output_format == "text":
+            click.echo(f"{'' if number == 1 else chr(10)}=== {input_path} ===")
+        _print_script(result, review_count, output_format, explain, spoken)
+
+
+def _print_script(result, review_count, output_format, explain, spoken) -> None:
     _warn(result.warnings)
     if review_count is not None:
         for line in review(result, review_count):
@@ -457,7 +485,7 @@ def script(
 
 
 @main.command()
-@_input
+@_inputs
 @click.option(
     "--voices",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -469,21 +497,31 @@ def script(
 @_keep_notes
 @_lang
 @_engine
-def cast(input_path, voices, title, author, keep_notes, language, engine_name):
-    """Give INPUT's speakers voices in the voices file, keeping what is already there."""
+def cast(input_paths, voices, title, author, keep_notes, language, engine_name):
+    """Give INPUT's speakers voices in the voices file, keeping what is already there.
+    Several books (a series) are cast one after the other into the one file."""
     from narrate.pipeline import cast as cast_book
-    from narrate.pipeline import chapter_ranges
     from narrate.speech.engine import get_engine
 
-    result = cast_book(
-        input_path,
-        voices=voices,
-        title=title,
-        author=author,
-        keep_notes=keep_notes,
-        language=language,
-        engine=get_engine(engine_name),
-    )
+    books = _books_in(input_paths, title, author)
+    for number, input_path in enumerate(books, 1):
+        if len(books) > 1:
+            click.echo(f"{'' if number == 1 else chr(10)}=== {input_path} ===")
+        result = cast_book(
+            input_path,
+            voices=voices,
+            title=title,
+            author=author,
+            keep_notes=keep_notes,
+            language=language,
+            engine=get_engine(engine_name),
+        )
+        _print_cast(result)
+
+
+def _print_cast(result) -> None:
+    from narrate.pipeline import chapter_ranges
+
     _warn(result.script.warnings)
     rows = result.rows
     if rows:

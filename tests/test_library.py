@@ -171,3 +171,22 @@ def test_out_index_html_lists_every_book_escaped(tmp_path, runner) -> None:
     (out / "index.html").write_text("mine", encoding="utf-8")
     runner.invoke(main, ["render", str(books / "rooms.txt"), "--out", str(out)])
     assert (out / "index.html").read_text(encoding="utf-8") == "mine"
+
+
+def test_cast_over_a_series_writes_one_voices_file(tmp_path, runner) -> None:
+    books = _shelf(tmp_path)
+    (books / "broken.epub").unlink()
+    voices = tmp_path / "voices.yaml"
+    first = runner.invoke(main, ["cast", str(books), "--voices", str(voices)])
+    assert first.exit_code == 0, first.output
+    written = voices.read_text(encoding="utf-8")
+    for name in ("Rosa", "Owen", "Tom", "Mara"):  # both books' characters
+        assert f"  {name}:" in written
+    again = runner.invoke(main, ["cast", str(books), "--voices", str(voices)])
+    assert again.exit_code == 0 and voices.read_text(encoding="utf-8") == written
+    assert again.output.count("no new characters") == 2
+    script = runner.invoke(main, ["script", str(books), "--voices", str(voices)])
+    assert script.exit_code == 0
+    assert script.output.count("=== ") == 2 and "Tom" in script.output and "Rosa" in script.output
+    lines = runner.invoke(main, ["script", str(books), "--format", "jsonl"])
+    assert lines.exit_code == 0 and lines.output.count('"Mara"') >= 1
