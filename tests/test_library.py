@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import miniaudio
+import pytest
 
 import narrate.library
 from narrate.cli import main
@@ -190,3 +191,43 @@ def test_cast_over_a_series_writes_one_voices_file(tmp_path, runner) -> None:
     assert script.output.count("=== ") == 2 and "Tom" in script.output and "Rosa" in script.output
     lines = runner.invoke(main, ["script", str(books), "--format", "jsonl"])
     assert lines.exit_code == 0 and lines.output.count('"Mara"') >= 1
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_library_render_and_its_one_pool(tmp_path) -> None:
+    """A real SIGINT while the shared pool speaks the first of two books: the render ends
+    (exit 130) and every worker with it, and no book has a partial MP3."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from test_workers import running_in_group
+
+    books = tmp_path / "books"
+    books.mkdir()
+    lamp = Path(__file__).resolve().parent.parent / "examples" / "the-lamp-at-gull-point.txt"
+    (books / "a-lamp.txt").write_text(lamp.read_text(encoding="utf-8"), encoding="utf-8")
+    (books / "b-rooms.txt").write_text(ROOMS, encoding="utf-8")
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "narrate.cli", "render", str(books), "-j", "2",
+         "--out", str(out), "--cache-dir", str(cache)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not any(cache.rglob("*.piece")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert process.poll() is None, "the render ended before it could be interrupted"
+    process.send_signal(signal.SIGINT)
+    _, error = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert error.strip().splitlines()[-1] == "narrate: error: interrupted"
+    deadline = time.monotonic() + 30
+    while running_in_group(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert running_in_group(process.pid) == []
+    assert not list(out.rglob("*.mp3")) and not list(out.rglob("*.part"))
