@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from narrate.errors import ConfigError, NarrateError
+from narrate.model import Script
+from narrate.output.editions import chosen_edition
 from narrate.output.lock import BookLocked
-from narrate.pipeline import RenderResult, render
+from narrate.output.tags import read_cover
+from narrate.pipeline import RenderResult, render_script, script
 from narrate.readers.shelf import BookSource, find_books
 from narrate.speech.engine import Engine, get_engine
 from narrate.speech.workers import default_jobs, load_executor, local_pool, stop_pool
@@ -79,41 +82,70 @@ def render_library(
         # One pool for all the books: started once, its workers keep their engine.
         own = executor = local_pool(jobs)
     outcomes: list[BookOutcome] = []
+    # The next book is read and made into a script on a thread while the pool speaks the
+    # current one: the main process waits on the workers most of that time.
+    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="narrate-reader")
+    reading_options = {key: options[key] for key in _READING if key in options}
     try:
+        upcoming = reader.submit(_read, sources[0], engine, reading_options)
         for number, source in enumerate(sources, 1):
             if on_start is not None:
                 on_start(source, number, len(sources))
-            outcome = _render_one(source, engine, jobs, executor, options)
+            read = upcoming
+            if number < len(sources):
+                upcoming = reader.submit(_read, sources[number], engine, reading_options)
+            outcome = _render_one(source, read, engine, jobs, executor, options)
             outcomes.append(outcome)
             if on_book is not None:
                 on_book(outcome, number, len(sources))
     except BaseException:
+        reader.shutdown(wait=False, cancel_futures=True)
         if own is not None:
             stop_pool(own)
             own = None
         raise
     finally:
+        reader.shutdown(wait=False)
         if own is not None:
             own.shutdown()
     return LibraryResult(tuple(outcomes))
 
 
+#: The options of ``render`` that reading a book into its script takes.
+_READING = ("voices", "keep_notes", "language")
+
+
+def _read(source: BookSource, engine: Engine, options: dict) -> Script:
+    """A book's script, as ``render`` reads it (its calibre title and author given)."""
+    return script(source.path, title=source.title, author=source.author, engine=engine, **options)
+
+
 def _render_one(
-    source: BookSource, engine: Engine, jobs: int, executor: Executor | None, options: dict
+    source: BookSource,
+    read: Future,
+    engine: Engine,
+    jobs: int,
+    executor: Executor | None,
+    options: dict,
 ) -> BookOutcome:
     started = time.monotonic()
+    rendering = {key: value for key, value in options.items() if key not in _READING}
+    edition = chosen_edition(
+        rendering.pop("edition", None),
+        rendering.pop("single_file", False),
+        rendering.pop("audio_format", "mp3"),
+    )
     try:
-        result = render(
-            source.path,
-            title=source.title,
-            author=source.author,
-            cover=source.cover,
+        result = render_script(
+            read.result(),
+            cover=read_cover(source.cover) if source.cover is not None else None,
             series=source.series,
             series_part=source.series_part,
             engine=engine,
             jobs=jobs,
             executor=executor,
-            **options,
+            edition=edition,
+            **rendering,
         )
     except BookLocked as locked:
         return BookOutcome(source, LOCKED, time.monotonic() - started, reason=str(locked))

@@ -312,8 +312,7 @@ def render(
     From a script, call this under ``if __name__ == "__main__":`` (workers are spawned).
     """
     edition = chosen_edition(edition, single_file, audio_format)
-    cache = open_cache(cache_dir, use_cache)
-    engine, workers = _engine_and_workers(engine, jobs, executor)
+    engine = engine or get_engine()
     check_bitrate(bitrate, engine.sample_rate)
     given_cover = read_cover(cover) if cover is not None else None
     book_script = script(
@@ -325,6 +324,50 @@ def render(
         engine=engine,
         language=language,
     )
+    return render_script(
+        book_script,
+        out=out,
+        cover=given_cover,
+        bitrate=bitrate,
+        series=series,
+        series_part=series_part,
+        engine=engine,
+        progress=progress,
+        cache_dir=cache_dir,
+        use_cache=use_cache,
+        jobs=jobs,
+        executor=executor,
+        base_url=base_url,
+        edition=edition,
+        extras=extras,
+    )
+
+
+def render_script(
+    book_script: Script,
+    *,
+    out: str | Path = DEFAULT_OUT,
+    cover: tuple[bytes, str] | None = None,
+    bitrate: int = DEFAULT_BITRATE,
+    series: str | None = None,
+    series_part: str | None = None,
+    engine: Engine | None = None,
+    progress: Progress | None = None,
+    cache_dir: str | Path | None = None,
+    use_cache: bool = True,
+    jobs: int | None = None,
+    executor: str | Executor | None = None,
+    base_url: str | None = None,
+    edition: str = "chapters",
+    extras: bool = True,
+) -> RenderResult:
+    """Render a book already made into a script (see :func:`script`): what ``render``
+    does after reading. ``cover`` is a cover image as ``read_cover`` gives it (default: the
+    book's own, else one drawn)."""
+    cache = open_cache(cache_dir, use_cache)
+    engine, workers = _engine_and_workers(engine, jobs, executor)
+    check_bitrate(bitrate, engine.sample_rate)
+    given_cover = cover
     book = book_script.book
     cover_image = book_cover(given_cover, book)
     folder = make_folder(book_folder(Path(out), book.author, book.title))
