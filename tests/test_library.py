@@ -231,3 +231,29 @@ def test_ctrl_c_stops_a_library_render_and_its_one_pool(tmp_path) -> None:
         time.sleep(0.02)
     assert running_in_group(process.pid) == []
     assert not list(out.rglob("*.mp3")) and not list(out.rglob("*.part"))
+
+
+def test_an_engine_fault_in_one_book_leaves_the_others_made(tmp_path) -> None:
+    """The shared pool's workers speak with a plug-in engine that gives up on "kaboom":
+    that book fails with the engine's one line, the books before and after it are made."""
+    from narrate.speech.engine import get_engine
+
+    books = tmp_path / "books"
+    books.mkdir()
+    (books / "a.txt").write_text(ROOMS, encoding="utf-8")
+    (books / "b.txt").write_text(
+        ROOMS.replace("Two Rooms", "Bang").replace("Nearly", "Kaboom, kaboom"), encoding="utf-8"
+    )
+    (books / "c.txt").write_text(LAMP, encoding="utf-8")
+    result = narrate.library.render_library(
+        [books],
+        out=tmp_path / "out",
+        cache_dir=tmp_path / "c",
+        engine=get_engine("tone_engine:FaultyEngine"),
+        jobs=2,
+    )
+    statuses = [(book.source.path.name, book.status) for book in result.books]
+    assert statuses == [("a.txt", "made"), ("b.txt", "failed"), ("c.txt", "made")]
+    (failed,) = result.failed
+    assert "gave up on" in failed.reason and "\n" not in failed.reason
+    assert not list((tmp_path / "out" / "Ada Quill" / "Bang").glob("*.mp3"))
