@@ -79,3 +79,24 @@ def test_two_books_made_on_a_dask_cluster_equal_a_local_render(scheduler, tmp_pa
     assert batches, "the scheduler ran none of narrate's batches"
     # Everything narrate synthesized came from the cluster, into the shared cache.
     assert sum(1 for path in (shared_cache / "speech").rglob("*") if path.is_file()) >= made
+
+
+@pytest.mark.slow
+def test_espeak_speech_made_on_the_cluster_lasts_as_long_as_local(scheduler, tmp_path):
+    """With espeak-ng (which keeps state between utterances, so not byte for byte): the
+    same chapters, each as long as a local render's within one MP3 frame."""
+    book = tmp_path / "rooms.txt"
+    book.write_text(BOOKS["rooms.txt"], encoding="utf-8")
+    remote = narrate.render(
+        book,
+        out=tmp_path / "cluster",
+        cache_dir=tmp_path / "shared-cache",
+        jobs=2,
+        executor="executors:dask_cluster",
+    )
+    local = narrate.render(book, out=tmp_path / "local", use_cache=False, jobs=1)
+    assert remote.synthesized > 0
+    for one, other in zip(remote.tracks, local.tracks, strict=True):
+        assert one.path.name == other.path.name
+        frame = 1152 / 44100  # one frame of the MP3
+        assert abs(one.duration - other.duration) <= frame + 1e-9
