@@ -18,6 +18,7 @@ from urllib.parse import quote
 import click
 
 from narrate import __version__
+from narrate.display import ProgressDisplay
 from narrate.errors import EXIT_FAILURE, ConfigError, NarrateError
 from narrate.output.layout import DEFAULT_OUT
 from narrate.output.views import cast_table, records, review, screenplay
@@ -295,7 +296,7 @@ def render(
         )
         return
     input_path = input_paths[0]
-    bar = None if quiet else _Progress()
+    bar = None if quiet else ProgressDisplay(sys.stderr, sys.stderr.isatty())
     started = time.monotonic()
     result = render_book(
         input_path,
@@ -345,12 +346,20 @@ def _render_many(paths, engine, quiet: bool, **options) -> None:
     from narrate.speech.engine import describe
 
     started = time.monotonic()
+    shown: dict[str, ProgressDisplay] = {}
 
     def starting(source, number: int, total: int) -> None:
         if not quiet:
             click.echo(f"[{number}/{total}] {source.path} ...", err=True)
+            shown["book"] = ProgressDisplay(sys.stderr, sys.stderr.isatty())
+
+    def progress(event) -> None:
+        if "book" in shown:
+            shown["book"].update(event)
 
     def ended(outcome, number: int, total: int) -> None:
+        if "book" in shown:
+            shown.pop("book").finish()
         if outcome.status == FAILED:
             where = str(outcome.source.path)
             reason = (
@@ -362,7 +371,9 @@ def _render_many(paths, engine, quiet: bool, **options) -> None:
         if outcome.result is not None:
             _warn(outcome.result.script.warnings)
 
-    result = render_library(paths, engine=engine, on_start=starting, on_book=ended, **options)
+    result = render_library(
+        paths, engine=engine, on_start=starting, on_book=ended, progress=progress, **options
+    )
     if not quiet:
         for line in library_table(result):
             click.echo(line)
@@ -757,56 +768,6 @@ def _clock(seconds: float) -> str:
     hours, rest = divmod(seconds, 3600)
     minutes, seconds = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
-
-
-class _Progress:
-    """One line on stderr: the whole book's progress and the current chapter's."""
-
-    def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
-        self.book_total = 0
-        self.done = 0
-        self.chapter = 0
-        self.chapter_total = 0
-        self.in_chapter = 0
-        self.started = time.monotonic()
-        self.last = 0.0
-
-    def update(self, event) -> None:
-        from narrate.progress import BookPlanned, ChapterPlanned, ChapterWritten, SegmentsSpoken
-
-        if isinstance(event, BookPlanned):
-            self.book_total = event.segments
-        elif isinstance(event, ChapterPlanned):
-            self.chapter, self.chapter_total, self.in_chapter = event.chapter, event.segments, 0
-        elif isinstance(event, SegmentsSpoken):
-            self.done += event.count
-            self.in_chapter += event.count
-        elif isinstance(event, ChapterWritten) and not self.tty:
-            elapsed = time.monotonic() - self.started
-            click.echo(
-                f"chapter {event.chapter}/{event.chapters} written ({elapsed:.1f} s)", err=True
-            )
-        now = time.monotonic()
-        if self.tty and (now - self.last > 0.1 or not isinstance(event, SegmentsSpoken)):
-            self.last = now
-            overall = self.done / max(1, self.book_total)
-            chapter = self.in_chapter / max(1, self.chapter_total)
-            click.echo(
-                f"\r{_bar(overall)} {overall:4.0%}  chapter {self.chapter} "
-                f"{_bar(chapter, 12)} {chapter:4.0%}  {now - self.started:6.1f} s ",
-                nl=False,
-                err=True,
-            )
-
-    def finish(self) -> None:
-        if self.tty:
-            click.echo("", err=True)
-
-
-def _bar(fraction: float, width: int = 24) -> str:
-    filled = int(round(max(0.0, min(1.0, fraction)) * width))
-    return "[" + "#" * filled + "-" * (width - filled) + "]"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,9 +1,12 @@
 """What a render reports as it goes, for a progress display: typed events, in the order
 they come.
 
-``BookPlanned`` first; a ``ChapterPlanned`` per chapter as the chapters are planned;
-``SegmentsSpoken`` as segments are spoken or found up to date; ``ChapterWritten`` as each
-chapter file is in place.
+``BookPlanned`` first; a ``ChapterPlanned`` per chapter as the chapters are planned
+(with a ``ChapterWritten`` right away for a chapter already up to date); then
+``SpeechPlanned``: how many sentences must be synthesized and how many the cache has;
+``SpeechMade`` as sentences are synthesized (by worker processes, batch by batch, or here,
+chapter by chapter); ``SegmentsSpoken`` as segments are spoken or found up to date; and
+``ChapterWritten`` as each chapter file is in place.
 """
 
 from __future__ import annotations
@@ -29,6 +32,21 @@ class ChapterPlanned:
 
 
 @dataclass(frozen=True)
+class SpeechPlanned:
+    """Sentences of speech the chapters to make need: to synthesize, and in the cache."""
+
+    to_make: int
+    from_cache: int
+
+
+@dataclass(frozen=True)
+class SpeechMade:
+    """This many more sentences are synthesized."""
+
+    count: int
+
+
+@dataclass(frozen=True)
 class SegmentsSpoken:
     """This many more segments are spoken (or were up to date)."""
 
@@ -41,9 +59,13 @@ class ChapterWritten:
 
     chapter: int
     chapters: int
+    #: Seconds of audio in it.
+    seconds: float = 0.0
 
 
-ProgressEvent = BookPlanned | ChapterPlanned | SegmentsSpoken | ChapterWritten
+ProgressEvent = (
+    BookPlanned | ChapterPlanned | SpeechPlanned | SpeechMade | SegmentsSpoken | ChapterWritten
+)
 
 #: What ``narrate.render`` calls with each event.
 Progress = Callable[[ProgressEvent], None]

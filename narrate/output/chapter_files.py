@@ -32,6 +32,8 @@ from narrate.progress import (
     ChapterWritten,
     Progress,
     SegmentsSpoken,
+    SpeechMade,
+    SpeechPlanned,
 )
 from narrate.speech.assemble import (
     ChapterAudio,
@@ -122,7 +124,7 @@ def plan_chapters(
         if read_made_from(target) == made_from and has_companions(target):
             kept.append(Track(target, chapter.title, duration(target)))
             _report(progress, SegmentsSpoken(len(segments)))
-            _report(progress, ChapterWritten(chapter.number, len(chapters)))
+            _report(progress, ChapterWritten(chapter.number, len(chapters), kept[-1].duration))
             continue
         jobs.append(ChapterJob(chapter, tuple(segments), target, tags, made_from, performance))
     return ChapterPlan(tuple(kept), tuple(jobs), len(chapters))
@@ -139,14 +141,12 @@ def make_chapters(
     lacks (when there is enough to be worth starting them) and each chapter is joined as
     its pieces arrive; the rest is made here."""
     with _speech_store(cache, workers is not None) as store:
-        tasks, lookups, needed = (
-            missing_speech(plan.jobs, engine, store) if workers else ([], 0, {})
-        )
+        tasks, lookups, needed = missing_speech(plan.jobs, engine, store)
+        _report(progress, SpeechPlanned(len(tasks), lookups - len(tasks)))
         joiner = ChapterJoiner(plan, engine, store, needed, progress)
         made = 0
         big = len(tasks) >= MIN_PARALLEL_TASKS or lookups >= MIN_PARALLEL_SEGMENTS
         if workers and tasks and (big or workers.executor is not None):
-            _report(progress, SegmentsSpoken(lookups - len(tasks)))
             made = run_in_workers(
                 tasks,
                 store.folder,
@@ -176,13 +176,14 @@ class ChapterJoiner:
         self.waiting = {job.chapter.number: job for job in plan.jobs}
         self.missing = Counter(chapter for chapters in needed.values() for chapter in chapters)
         self.needed = needed
+        self.first_needed = Counter(min(chapters) for chapters in needed.values())
         self.engine, self.cache, self.progress = engine, cache, progress
         self.chapters = plan.chapters
         self.tracks: list[Track] = []
 
     def made(self, batch: list[SpeechTask]) -> None:
         """A batch of pieces is in the cache: join every chapter that now has all of its."""
-        _report(self.progress, SegmentsSpoken(len(batch)))
+        _report(self.progress, SpeechMade(len(batch)))
         for task in batch:
             self.missing.subtract(self.needed[task.key])
         for number in [number for number in self.waiting if self.missing[number] <= 0]:
@@ -195,8 +196,14 @@ class ChapterJoiner:
 
     def _join(self, number: int, segments_progress: bool) -> None:
         report = self.progress if segments_progress else None
-        self.tracks.append(build_chapter(self.waiting.pop(number), self.engine, self.cache, report))
-        _report(self.progress, ChapterWritten(number, self.chapters))
+        job = self.waiting.pop(number)
+        self.tracks.append(build_chapter(job, self.engine, self.cache, report))
+        if segments_progress:
+            # Made here: the pieces this chapter was the first to need.
+            _report(self.progress, SpeechMade(self.first_needed[number]))
+        else:
+            _report(self.progress, SegmentsSpoken(len(job.segments)))
+        _report(self.progress, ChapterWritten(number, self.chapters, self.tracks[-1].duration))
 
 
 def build_chapter(
