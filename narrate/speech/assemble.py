@@ -292,12 +292,12 @@ def with_place(error: NarrateError, chapter: int, text: str) -> NarrateError:
 
 
 def engine_identity(engine: Engine, voice: str | None = None) -> str:
-    """What in an engine decides how ``voice`` sounds: its name and version, or what an
-    engine with an ``identity`` method says (for a Piper voice: the model's identity)."""
+    """What in an engine decides how ``voice`` sounds: what an engine with an ``identity``
+    method says of it (for a Piper voice: the model's identity), else its name and
+    version."""
     own = getattr(engine, "identity", None)
-    if own is not None and voice is not None:
-        return own(voice)
-    return f"{engine.name} {getattr(engine, 'version', '')}".strip()
+    special = own(voice) if own is not None and voice is not None else None
+    return special or f"{engine.name} {getattr(engine, 'version', '')}".strip()
 
 
 def segment_key(

@@ -15,10 +15,8 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 
-import numpy as np
-
 from narrate.model import FEMALE, MALE, NEUTRAL, VoiceProfile, VoicesConfig
-from narrate.speech.engine import Engine, VoiceInfo
+from narrate.speech.engine import Engine, VoiceInfo, profile_problem
 from narrate.speech.piper_engine import (
     DEFAULT_PITCH,
     PiperEngine,
@@ -82,6 +80,7 @@ class MixedEngine:
                 self._piper = PiperEngine(
                     threads=_settings["threads"],
                     rates_file=default_cache_dir() / "piper-rates.json",
+                    sample_rate=self.base.sample_rate,  # resampled once, model to book
                 )
             return self._piper
 
@@ -97,28 +96,21 @@ class MixedEngine:
         return self.base.has_voice(voice_id)
 
     def synthesize(self, text: str, profile: VoiceProfile) -> bytes:
-        if not is_piper_voice(profile.voice):
-            return self.base.synthesize(text, profile)
-        pcm = self.piper.synthesize(text, profile)
-        if self.piper.sample_rate == self.sample_rate or not pcm:
-            return pcm
-        from narrate.speech.piper_engine import _resample, _to_pcm16
-
-        audio = np.frombuffer(pcm, "<i2").astype(np.float32) / 32767
-        return _to_pcm16(_resample(audio, self.piper.sample_rate, self.sample_rate))
+        if is_piper_voice(profile.voice):
+            return self.piper.synthesize(text, profile)
+        return self.base.synthesize(text, profile)
 
     # --- what the checks and the cache ask ----------------------------------------------
 
-    def identity(self, voice_id: str) -> str:
-        """What decides how ``voice_id`` sounds, for cache keys."""
-        if is_piper_voice(voice_id):
-            return self.piper.identity(voice_id)
-        return f"{self.base.name} {getattr(self.base, 'version', '')}".strip()
+    def identity(self, voice_id: str) -> str | None:
+        """What decides how a ``piper:`` voice sounds, for cache keys; None for the chosen
+        engine's voices (their engine's name and version say it)."""
+        return self.piper.identity(voice_id) if is_piper_voice(voice_id) else None
 
     def profile_problem(self, profile: VoiceProfile) -> str | None:
         if is_piper_voice(profile.voice):
             return self.piper.profile_problem(profile)
-        return profile.out_of_range()
+        return profile_problem(self.base, profile)
 
     def unknown_message(self, voice_id: str) -> str | None:
         """The reason a ``piper:`` voice cannot be used; None for the chosen engine's."""

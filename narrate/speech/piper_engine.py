@@ -27,7 +27,7 @@ import shutil
 import tempfile
 import threading
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from math import gcd
 from pathlib import Path
 
@@ -77,8 +77,10 @@ def voice_dirs() -> list[Path]:
     return [*folders, default_voice_dir()]
 
 
+@cache
 def piper_version() -> str | None:
-    """The installed piper-tts version, or None when the extra is not installed."""
+    """The installed piper-tts version, or None when the extra is not installed (read once
+    per process: the metadata lookup is slow, and it is asked for every sentence)."""
     from importlib import metadata
 
     try:
@@ -197,13 +199,18 @@ class PiperEngine:
     #: Emphasis marks are dropped: a VITS voice has no way to be told.
     emphasis = False
 
-    def __init__(self, threads: int = 0, rates_file: Path | None = None) -> None:
+    def __init__(
+        self, threads: int = 0, rates_file: Path | None = None, sample_rate: int = SAMPLE_RATE
+    ) -> None:
+        #: The rate speech comes out at, whatever the model's (the book's engine's).
+        self.sample_rate = sample_rate
         self.version = piper_version() or "not installed"
         self.origin = "piper-tts, voices from " + ", ".join(map(str, voice_dirs()))
         #: onnxruntime threads per model (0: its own choice, every core).
         self.threads = threads
         self._rates_file = rates_file
         self._loaded: dict[Path, object] = {}
+        self._models: dict[tuple, tuple[PiperModel, tuple | None]] = {}
         self._rates: dict[str, dict[str, float]] = {}
         self._lock = threading.Lock()
 
@@ -265,7 +272,7 @@ class PiperEngine:
         if not is_speakable(text):
             return b""
         model, speaker = found
-        scale = self._natural_rate(model, speaker) / profile.rate
+        scale = self._measure(model, speaker)["wpm"] / profile.rate
         audio = self._speak(model, speaker, text, scale, profile.volume)
         return _to_pcm16(_resample(audio, model.sample_rate, self.sample_rate))
 
@@ -275,7 +282,7 @@ class PiperEngine:
         name, speaker = parse_voice(voice_id)
         if speaker != "*":
             return [voice_id]
-        model = find_model(name)
+        model = self._find(name)
         if model is None:
             return [voice_id]  # reported as unknown where it is checked
         names = sorted(model.speakers, key=model.speakers.__getitem__) or [
@@ -319,13 +326,27 @@ class PiperEngine:
         if not is_piper_voice(voice_id) or piper_version() is None:
             return None
         name, speaker = parse_voice(voice_id)
-        model = find_model(name)
+        model = self._find(name)
         if model is None:
             return None
         if speaker is None:
             return model, 0
         number = model.speaker_id(speaker)
         return None if number is None else (model, number)
+
+    def _find(self, name: str) -> PiperModel | None:
+        """``find_model``, remembered: every sentence's cache key asks for its voice's
+        model, and searching the folders and reading the config each time cost more than
+        the rest of a cached render. A remembered model is used while its two files are
+        the same size and age (a swapped model is found again)."""
+        key = (name, tuple(voice_dirs()))
+        known = self._models.get(key)
+        if known is not None and known[1] is not None and known[1] == _files_signature(known[0]):
+            return known[0]
+        model = find_model(name)
+        if model is not None:
+            self._models[key] = (model, _files_signature(model))
+        return model
 
     def _voice(self, model: PiperModel):
         """The loaded model: once per process (a model is 60 MB or more)."""
@@ -379,9 +400,6 @@ class PiperEngine:
         if pitch < LOW_VOICE_HZ:
             return "male"
         return "female" if pitch > HIGH_VOICE_HZ else None
-
-    def _natural_rate(self, model: PiperModel, speaker: int) -> float:
-        return self._measure(model, speaker)["wpm"]
 
     def _measure(self, model: PiperModel, speaker: int) -> dict[str, float]:
         """The voice's own words per minute at its config's length scale, and its median
@@ -461,6 +479,15 @@ def _settings_problem(profile: VoiceProfile) -> str | None:
             "remove the key or choose another voice"
         )
     return profile.out_of_range()
+
+
+def _files_signature(model: PiperModel) -> tuple | None:
+    """The size and modification time of a model's two files (None if one is gone)."""
+    try:
+        files = (model.path.stat(), model.path.with_name(model.path.name + ".json").stat())
+    except OSError:
+        return None
+    return tuple((status.st_size, status.st_mtime_ns) for status in files)
 
 
 def _load(model: PiperModel, threads: int):
