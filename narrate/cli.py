@@ -18,7 +18,7 @@ from urllib.parse import quote
 import click
 
 from narrate import __version__
-from narrate.display import ProgressDisplay
+from narrate.display import ProgressDisplay, clock_text
 from narrate.errors import EXIT_FAILURE, ConfigError, NarrateError
 from narrate.output.layout import DEFAULT_OUT
 from narrate.output.views import cast_table, records, review, screenplay
@@ -87,18 +87,12 @@ _inputs = click.argument(
 
 def _books_in(paths, title, author) -> list[Path]:
     """The books in INPUT...: one file as given, else every book found (see
-    narrate.readers.shelf); --title and --author are for one book."""
-    from narrate.readers.shelf import find_books
+    narrate.library.books_in); --title and --author are for one book."""
+    from narrate.library import books_in
 
     if len(paths) == 1 and not Path(paths[0]).is_dir():
         return [Path(paths[0])]
-    if title or author:
-        raise ConfigError(f"--{'title' if title else 'author'} is for one book, not many")
-    found = [source.path for source in find_books(paths)]
-    if not found:
-        shown = ", ".join(map(str, paths))
-        raise ConfigError(f"no books in {shown} (narrate reads .epub .html .md .txt)")
-    return found
+    return [source.path for source in books_in(paths, title=title, author=author)]
 
 
 _lang = click.option(
@@ -328,7 +322,7 @@ def render(
         return
     click.echo(
         f"Rendered {len(result.tracks)} chapter{'s' * (len(result.tracks) != 1)}, "
-        f"{_clock(result.duration)} of audio, in {time.monotonic() - started:.1f} s "
+        f"{clock_text(result.duration)} of audio, in {time.monotonic() - started:.1f} s "
         f"({result.synthesized} sentences synthesized, {result.reused} from the cache, "
         f"{len(result.kept)} chapter{'s' * (len(result.kept) != 1)} already up to date)."
     )
@@ -337,7 +331,7 @@ def render(
         click.echo(line)
     click.echo(f"Files: {result.folder}")
     for track in result.files:
-        click.echo(f"  {track.path.name}  ({_clock(track.duration)})")
+        click.echo(f"  {track.path.name}  ({clock_text(track.duration)})")
 
 
 def _render_many(paths, engine, quiet: bool, **options) -> None:
@@ -396,7 +390,7 @@ def library_table(result) -> list[str]:
             (
                 name or book.source.path.name,
                 str(len(made.tracks)) if made else "",
-                _clock(made.duration) if made else "",
+                clock_text(made.duration) if made else "",
                 str(made.synthesized) if made else "",
                 str(made.reused) if made else "",
                 f"{book.seconds:.1f} s",
@@ -761,13 +755,6 @@ def serve(folder, host, port, token, no_token, allowed_hosts, quiet):
         click.echo("Stopped.")
     finally:
         server.server_close()
-
-
-def _clock(seconds: float) -> str:
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
 
 
 if __name__ == "__main__":  # pragma: no cover

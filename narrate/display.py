@@ -123,11 +123,11 @@ class ProgressDisplay:
         return "  ".join(parts)
 
     def _times(self) -> str:
-        elapsed = _clock(self.clock() - self.started)
+        elapsed = clock_text(self.clock() - self.started)
         left = self.seconds_left()
         if left is None or self.fraction() >= 1:
             return elapsed
-        return f"{elapsed}, about {_clock(left)} left"
+        return f"{elapsed}, about {clock_text(left)} left"
 
     def _draw(self, force: bool) -> None:
         if not self.tty:
@@ -145,7 +145,8 @@ class ProgressDisplay:
         self.stream.flush()
 
 
-def _clock(seconds: float) -> str:
+def clock_text(seconds: float) -> str:
+    """Seconds as the display and the summaries write them: "4:05", "1:02:03"."""
     seconds = int(round(seconds))
     hours, rest = divmod(seconds, 3600)
     minutes, seconds = divmod(rest, 60)

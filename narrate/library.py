@@ -66,13 +66,7 @@ def render_library(
 
     ``on_start(source, number, total)`` and ``on_book(outcome, number, total)`` are called
     as each book starts and ends. Raises ConfigError when the paths hold no book."""
-    for one_book_only in ("title", "author", "cover", "series", "series_part"):
-        if options.pop(one_book_only, None) is not None:
-            raise ConfigError(f"--{one_book_only.replace('_', '-')} is for one book, not many")
-    sources = find_books(paths)
-    if not sources:
-        shown = ", ".join(map(str, paths))
-        raise ConfigError(f"no books in {shown} (narrate reads .epub .html .md .txt)")
+    sources = books_in(paths, **{name: options.pop(name, None) for name in ONE_BOOK_ONLY})
     engine = engine or get_engine()
     jobs = default_jobs() if jobs is None else max(1, jobs)
     if executor is None or isinstance(executor, str):
@@ -109,6 +103,23 @@ def render_library(
         if own is not None:
             own.shutdown()
     return LibraryResult(tuple(outcomes))
+
+
+#: Options of ``render`` that say something of one book: refused for many.
+ONE_BOOK_ONLY = ("title", "author", "cover", "series", "series_part")
+
+
+def books_in(paths: Sequence[str | Path], **one_book_options) -> list[BookSource]:
+    """The books in ``paths`` (see :func:`narrate.readers.shelf.find_books`). ConfigError
+    when one of ``one_book_options`` (title, author…) is given, or there is no book."""
+    for name, value in one_book_options.items():
+        if value is not None:
+            raise ConfigError(f"--{name.replace('_', '-')} is for one book, not many")
+    sources = find_books(paths)
+    if not sources:
+        shown = ", ".join(map(str, paths))
+        raise ConfigError(f"no books in {shown} (narrate reads .epub .html .md .txt)")
+    return sources
 
 
 #: The options of ``render`` that reading a book into its script takes.

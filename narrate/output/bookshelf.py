@@ -16,11 +16,10 @@ from defusedxml import ElementTree as SafeET
 
 from narrate.atomic import write_atomically
 from narrate.output.feed import FEED_NAME, ITUNES
+from narrate.readers.shelf import PAGE_MARK  # narrate rewrites only a page it wrote
 
 #: The page's name in the output folder.
 PAGE_NAME = "index.html"
-#: What the page says of itself: narrate rewrites only a page it wrote.
-_GENERATOR = b'<meta name="generator" content="narrate">'
 #: What a feed narrate wrote says of itself.
 _NARRATE_FEED = b"<generator>narrate</generator>"
 
@@ -104,7 +103,7 @@ def index_page(listed: list[Book], base: str) -> bytes:
     body = "\n".join(items) or "<li>No books yet: render one into this folder.</li>"
     page = (
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
-        f"{_GENERATOR.decode()}"
+        f"{PAGE_MARK.decode()}"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         "<title>narrate</title></head>\n<body><h1>Books</h1>\n"
         "<p>Paste a feed's address into a podcast app to subscribe.</p>\n"
@@ -118,7 +117,7 @@ def write_bookshelf(out: Path) -> Path | None:
     there that narrate did not write is left alone (None)."""
     page = out / PAGE_NAME
     with contextlib.suppress(OSError):
-        if page.exists() and _GENERATOR not in page.read_bytes()[:2048]:
+        if page.exists() and PAGE_MARK not in page.read_bytes()[:2048]:
             return None
     write_atomically(page, index_page(books(Path(os.path.realpath(out))), ""), "the book list")
     return page

@@ -39,6 +39,8 @@ NOT_BOOKS = {
     "copying",
 }
 CALIBRE_METADATA = "metadata.opf"
+#: What narrate's own list of books (``out/index.html``) says of itself, near its top.
+PAGE_MARK = b'<meta name="generator" content="narrate">'
 
 _DC = "{http://purl.org/dc/elements/1.1/}"
 _OPF = "{http://www.idpf.org/2007/opf}"
@@ -113,7 +115,7 @@ def _written_by_narrate(path: Path) -> bool:
         return False
     try:
         with open(path, "rb") as file:
-            return b'<meta name="generator" content="narrate">' in file.read(2048)
+            return PAGE_MARK in file.read(2048)
     except OSError:
         return False
 
